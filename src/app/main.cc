@@ -1,0 +1,94 @@
+// pier: flags, config load, workers, signals (SIGTERM/SIGINT drain and exit).
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "config/loader.h"
+#include "proxy/server.h"
+
+#ifndef PIER_VERSION
+#define PIER_VERSION "dev"
+#endif
+
+namespace {
+
+int check(const std::string& path) {
+  auto result = pier::config::load_file(path);
+  for (const auto& e : result.errors) std::cerr << e << "\n";
+  if (!result.errors.empty()) {
+    std::cerr << result.errors.size() << " error(s) in " << path << "\n";
+    return 1;
+  }
+  std::cout << path << ": ok\n";
+  return 0;
+}
+
+// The server outlives main's stack on purpose: coroutine frames still parked in a worker's
+// io_context at exit refer to it. It is stopped (threads joined) but never destroyed.
+pier::proxy::Server* g_server = nullptr;
+
+int serve(const std::string& path) {
+  auto result = pier::config::load_file(path);
+  if (!result.options) {
+    for (const auto& e : result.errors) spdlog::error("{}", e);
+    spdlog::error("not starting: {} error(s) in {}", result.errors.size(), path);
+    return 1;
+  }
+  auto runtime = std::make_shared<const pier::proxy::Runtime>(std::move(*result.options));
+  g_server = new pier::proxy::Server(runtime);
+  try {
+    g_server->start();
+  } catch (const std::system_error& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+  spdlog::info("pier {} started with {}", PIER_VERSION, path);
+
+  asio::io_context signals_io;
+  asio::signal_set signals(signals_io, SIGTERM, SIGINT);
+  signals.async_wait([](const std::error_code&, int signal) {
+    spdlog::info("received {}: draining (up to the shutdown_timeout)",
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  signals_io.run();
+  std::size_t left = g_server->drain();
+  if (left > 0) spdlog::warn("shutdown timeout: closing {} connection(s) still open", left);
+  g_server->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pier: an HTTP reverse proxy with load balancing, pooling, retries and health checks"};
+  std::string config = "config/pier.yaml";
+  std::string check_file;
+  std::string log_level = "info";
+  bool version = false;
+  app.add_option("-c,--config", config, "config file to run with")->capture_default_str();
+  app.add_option("--check", check_file, "validate a config file, print every error, exit 1 on error");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_flag("-v,--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::cout << "pier " << PIER_VERSION << "\n";
+    return 0;
+  }
+  // Logs go to stderr; stdout stays free for the access log.
+  auto logger = spdlog::stderr_color_mt("pier");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (!check_file.empty()) return check(check_file);
+  return serve(config);
+}

@@ -1,0 +1,498 @@
+#include "config/loader.h"
+
+#include <fmt/format.h>
+#include <netdb.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "base/strings.h"
+#include "config/yaml_reader.h"
+#include "http/headers.h"
+
+namespace pier::config {
+namespace {
+
+using proxy::ProxyOptions;
+using upstream::ClusterOptions;
+
+std::string at(const std::string& path, std::size_t index) {
+  return fmt::format("{}[{}]", path, index);
+}
+std::string key(const std::string& path, const char* k) { return path + "." + k; }
+
+// "127.0.0.1:8080", "[::1]:8080", "localhost:8080" -> endpoint (names resolved once, at load).
+std::optional<asio::ip::tcp::endpoint> resolve(const std::string& text, std::string& why) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    std::size_t close = text.find("]:");
+    if (close == std::string::npos) {
+      why = "must be [ipv6]:port";
+      return std::nullopt;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      why = "must be host:port";
+      return std::nullopt;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  auto port_number = parse_uint(port);
+  if (!port_number || *port_number == 0 || *port_number > 65535) {
+    why = "port must be from 1 to 65535";
+    return std::nullopt;
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    why = fmt::format("cannot resolve \"{}\": {}", host, gai_strerror(rc));
+    return std::nullopt;
+  }
+  asio::ip::tcp::endpoint endpoint;
+  std::memcpy(endpoint.data(), found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  return endpoint;
+}
+
+void read_endpoint(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   std::string& text, asio::ip::tcp::endpoint& endpoint) {
+  if (!r.read(node, path, text)) return;
+  std::string why;
+  if (auto e = resolve(text, why)) {
+    endpoint = *e;
+  } else {
+    r.error(node, path, why);
+  }
+}
+
+void read_http(YamlReader& r, const YAML::Node& node, const std::string& path,
+               proxy::HttpOptions& http) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path,
+              {"max_request_line", "max_header_bytes", "max_headers", "max_body",
+               "request_head_timeout", "keepalive_timeout", "via"});
+  auto size_in = [&](const char* k, std::uint64_t min, std::uint64_t max, auto& out) {
+    r.optional(node, path, k, [&](const YAML::Node& n, const std::string& p) {
+      std::uint64_t v = 0;
+      if (!r.read_size(n, p, v)) return;
+      if (v < min || v > max) {
+        r.error(n, p, fmt::format("must be from {} to {} bytes", min, max));
+        return;
+      }
+      out = v;
+    });
+  };
+  size_in("max_request_line", 256, 1 << 20, http.max_request_line);
+  size_in("max_header_bytes", 1024, 1 << 20, http.max_header_bytes);
+  size_in("max_body", 0, 1ull << 50, http.max_body);
+  r.optional(node, path, "max_headers", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 1, 10000, v)) http.max_headers = static_cast<std::size_t>(v);
+  });
+  r.optional(node, path, "request_head_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, http.request_head_timeout);
+  });
+  r.optional(node, path, "keepalive_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, http.keepalive_timeout);
+  });
+  r.optional(node, path, "via", [&](const YAML::Node& n, const std::string& p) {
+    if (r.read(n, p, http.via) && !http.via.empty() && !http::is_token(http.via)) {
+      r.error(n, p, "must be a token (letters, digits, -._~ ...) or \"\"");
+    }
+  });
+  if (http.max_request_line > http.max_header_bytes) {
+    r.error(node, path, "max_request_line must not exceed max_header_bytes");
+  }
+}
+
+void read_listeners(YamlReader& r, const YAML::Node& node, const std::string& path,
+                    ProxyOptions& out) {
+  if (!r.is_sequence(node, path)) return;
+  if (node.size() == 0) r.error(node, path, "needs at least one listener");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    std::string p = at(path, i);
+    if (!r.is_map(item, p)) continue;
+    r.only_keys(item, p, {"name", "address"});
+    proxy::ListenerOptions listener;
+    listener.name = fmt::format("listener{}", i);
+    r.optional(item, p, "name", [&](const YAML::Node& n, const std::string& kp) {
+      r.read(n, kp, listener.name);
+    });
+    if (YAML::Node a = item["address"]) {
+      read_endpoint(r, a, key(p, "address"), listener.address, listener.endpoint);
+    } else {
+      r.error(item, p, "missing required key \"address\"");
+    }
+    out.listeners.push_back(std::move(listener));
+  }
+}
+
+void read_backends(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   ClusterOptions& cluster) {
+  if (!r.is_sequence(node, path)) return;
+  if (node.size() == 0) r.error(node, path, "needs at least one backend");
+  if (node.size() > balancing::kMaxBackends) {
+    r.error(node, path, fmt::format("at most {} backends", balancing::kMaxBackends));
+    return;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node item = node[i];
+    std::string p = at(path, i);
+    upstream::BackendOptions backend;
+    if (item.IsScalar()) {  // "- 127.0.0.1:9001" is short for { address: ... }
+      read_endpoint(r, item, p, backend.address, backend.endpoint);
+      cluster.backends.push_back(std::move(backend));
+      continue;
+    }
+    if (!r.is_map(item, p)) continue;
+    r.only_keys(item, p, {"address", "weight"});
+    if (YAML::Node a = item["address"]) {
+      read_endpoint(r, a, key(p, "address"), backend.address, backend.endpoint);
+    } else {
+      r.error(item, p, "missing required key \"address\"");
+    }
+    r.optional(item, p, "weight", [&](const YAML::Node& n, const std::string& kp) {
+      std::int64_t w = 1;
+      if (r.read_int(n, kp, 1, 256, w)) backend.weight = static_cast<std::uint32_t>(w);
+    });
+    cluster.backends.push_back(std::move(backend));
+  }
+}
+
+void read_pool(YamlReader& r, const YAML::Node& node, const std::string& path,
+               upstream::PoolOptions& pool) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path,
+              {"max_idle", "idle_timeout", "max_connections", "queue_size", "queue_timeout"});
+  auto count = [&](const char* k, std::int64_t min, std::int64_t max, std::size_t& out) {
+    r.optional(node, path, k, [&](const YAML::Node& n, const std::string& p) {
+      std::int64_t v = 0;
+      if (r.read_int(n, p, min, max, v)) out = static_cast<std::size_t>(v);
+    });
+  };
+  count("max_idle", 0, 100000, pool.max_idle);
+  count("max_connections", 0, 1000000, pool.max_connections);
+  count("queue_size", 0, 1000000, pool.queue_size);
+  r.optional(node, path, "idle_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, pool.idle_timeout);
+  });
+  r.optional(node, path, "queue_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, pool.queue_timeout);
+  });
+}
+
+void read_timeouts(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   upstream::TimeoutOptions& t) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"connect", "response_header", "idle", "total"});
+  r.optional(node, path, "connect",
+             [&](const YAML::Node& n, const std::string& p) { r.read_duration(n, p, t.connect); });
+  r.optional(node, path, "response_header", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, t.response_header);
+  });
+  r.optional(node, path, "idle",
+             [&](const YAML::Node& n, const std::string& p) { r.read_duration(n, p, t.idle); });
+  r.optional(node, path, "total",
+             [&](const YAML::Node& n, const std::string& p) { r.read_duration(n, p, t.total); });
+}
+
+void read_retry_on(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   upstream::RetryOptions& retry) {
+  if (!r.is_sequence(node, path)) return;
+  retry.on_connect_failure = retry.on_reset = retry.on_timeout = false;
+  retry.on_statuses.clear();
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string item;
+    if (!r.read(node[i], at(path, i), item)) continue;
+    if (item == "connect_failure") {
+      retry.on_connect_failure = true;
+    } else if (item == "reset") {
+      retry.on_reset = true;
+    } else if (item == "timeout") {
+      retry.on_timeout = true;
+    } else if (auto status = parse_uint(item); status && *status >= 500 && *status <= 599) {
+      retry.on_statuses.push_back(static_cast<int>(*status));
+    } else {
+      r.error(node[i], at(path, i),
+              "must be connect_failure, reset, timeout or a status from 500 to 599");
+    }
+  }
+}
+
+void read_retry(YamlReader& r, const YAML::Node& node, const std::string& path,
+                upstream::RetryOptions& retry) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"attempts", "on", "backoff", "budget", "min_retries_per_second"});
+  r.optional(node, path, "attempts", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 1, 10, v)) retry.attempts = static_cast<std::uint32_t>(v);
+  });
+  r.optional(node, path, "on",
+             [&](const YAML::Node& n, const std::string& p) { read_retry_on(r, n, p, retry); });
+  r.optional(node, path, "backoff", [&](const YAML::Node& n, const std::string& p) {
+    std::string text;
+    if (!r.read(n, p, text)) return;
+    std::size_t dots = text.find("..");
+    auto base = parse_duration(text.substr(0, dots));
+    auto max = dots == std::string::npos ? base : parse_duration(text.substr(dots + 2));
+    if (!base || !max || *max < *base) {
+      r.error(n, p, "must be BASE..MAX such as 25ms..250ms (MAX >= BASE)");
+      return;
+    }
+    retry.backoff_base = *base;
+    retry.backoff_max = *max;
+  });
+  r.optional(node, path, "budget", [&](const YAML::Node& n, const std::string& p) {
+    r.read_percent(n, p, retry.budget_ratio);
+  });
+  r.optional(node, path, "min_retries_per_second", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 0, 100000, v)) retry.min_retries_per_second = static_cast<std::uint32_t>(v);
+  });
+}
+
+void read_health(YamlReader& r, const YAML::Node& node, const std::string& path,
+                 std::optional<upstream::HealthOptions>& out) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"path", "interval", "timeout", "rise", "fall", "expect_status"});
+  upstream::HealthOptions h;
+  r.optional(node, path, "path", [&](const YAML::Node& n, const std::string& p) {
+    if (r.read(n, p, h.path) && (h.path.empty() || h.path.front() != '/' ||
+                                 h.path.find_first_of(" \r\n") != std::string::npos)) {
+      r.error(n, p, "must be a path starting with / and without spaces");
+    }
+  });
+  r.optional(node, path, "interval",
+             [&](const YAML::Node& n, const std::string& p) { r.read_duration(n, p, h.interval); });
+  r.optional(node, path, "timeout",
+             [&](const YAML::Node& n, const std::string& p) { r.read_duration(n, p, h.timeout); });
+  auto count = [&](const char* k, std::uint32_t& out_count) {
+    r.optional(node, path, k, [&](const YAML::Node& n, const std::string& p) {
+      std::int64_t v = 0;
+      if (r.read_int(n, p, 1, 100, v)) out_count = static_cast<std::uint32_t>(v);
+    });
+  };
+  count("rise", h.rise);
+  count("fall", h.fall);
+  r.optional(node, path, "expect_status", [&](const YAML::Node& n, const std::string& p) {
+    std::string text;
+    if (!r.read(n, p, text)) return;
+    std::size_t dots = text.find("..");
+    auto lo = parse_uint(text.substr(0, dots));
+    auto hi = dots == std::string::npos ? lo : parse_uint(text.substr(dots + 2));
+    if (!lo || !hi || *lo < 100 || *hi > 599 || *hi < *lo) {
+      r.error(n, p, "must be a status or a range such as 200..399");
+      return;
+    }
+    h.expect_min = static_cast<int>(*lo);
+    h.expect_max = static_cast<int>(*hi);
+  });
+  if (h.interval <= Duration::zero()) r.error(node, path, "interval must be above 0");
+  if (h.timeout <= Duration::zero()) r.error(node, path, "timeout must be above 0");
+  out = h;
+}
+
+void read_outlier(YamlReader& r, const YAML::Node& node, const std::string& path,
+                  upstream::OutlierOptions& o) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path,
+              {"consecutive_failures", "base_ejection", "max_ejection", "max_ejection_percent"});
+  r.optional(node, path, "consecutive_failures", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 0, 1000, v)) o.consecutive_failures = static_cast<std::uint32_t>(v);
+  });
+  r.optional(node, path, "base_ejection", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, o.base_ejection);
+  });
+  r.optional(node, path, "max_ejection", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, o.max_ejection);
+  });
+  r.optional(node, path, "max_ejection_percent", [&](const YAML::Node& n, const std::string& p) {
+    r.read_percent(n, p, o.max_ejection_percent);
+  });
+}
+
+void read_upstream(YamlReader& r, const YAML::Node& node, const std::string& path,
+                   ClusterOptions& c) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path,
+              {"balance", "backends", "pool", "timeouts", "retry", "health", "outlier"});
+  r.optional(node, path, "balance", [&](const YAML::Node& n, const std::string& p) {
+    std::string name;
+    if (!r.read(n, p, name)) return;
+    if (auto a = balancing::algorithm_from_name(name)) {
+      c.balance = *a;
+    } else {
+      r.error(n, p, "must be round_robin, least_connections or random");
+    }
+  });
+  if (YAML::Node b = node["backends"]) {
+    read_backends(r, b, key(path, "backends"), c);
+  } else {
+    r.error(node, path, "missing required key \"backends\"");
+  }
+  r.optional(node, path, "pool",
+             [&](const YAML::Node& n, const std::string& p) { read_pool(r, n, p, c.pool); });
+  r.optional(node, path, "timeouts", [&](const YAML::Node& n, const std::string& p) {
+    read_timeouts(r, n, p, c.timeouts);
+  });
+  r.optional(node, path, "retry",
+             [&](const YAML::Node& n, const std::string& p) { read_retry(r, n, p, c.retry); });
+  r.optional(node, path, "health",
+             [&](const YAML::Node& n, const std::string& p) { read_health(r, n, p, c.health); });
+  r.optional(node, path, "outlier", [&](const YAML::Node& n, const std::string& p) {
+    read_outlier(r, n, p, c.outlier);
+  });
+}
+
+void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
+                const std::map<std::string, std::size_t>& clusters, proxy::RouteOptions& route) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"match", "upstream"});
+  r.optional(node, path, "match", [&](const YAML::Node& m, const std::string& mp) {
+    if (!r.is_map(m, mp)) return;
+    r.only_keys(m, mp, {"host", "path_prefix"});
+    r.optional(m, mp, "host", [&](const YAML::Node& n, const std::string& p) {
+      std::string host;
+      if (!r.read(n, p, host)) return;
+      for (char& ch : host) ch = ascii_lower(ch);
+      if (host == "*") {
+        route.host_kind = proxy::HostMatchKind::Any;
+      } else if (host.starts_with("*.") && host.size() > 2) {
+        route.host_kind = proxy::HostMatchKind::Suffix;
+        route.host = host.substr(1);
+      } else if (!host.empty() && host.find('*') == std::string::npos) {
+        route.host_kind = proxy::HostMatchKind::Exact;
+        route.host = host;
+      } else {
+        r.error(n, p, "must be \"*\", an exact host, or \"*.suffix\"");
+      }
+    });
+    r.optional(m, mp, "path_prefix", [&](const YAML::Node& n, const std::string& p) {
+      if (r.read(n, p, route.path_prefix) && !route.path_prefix.starts_with("/")) {
+        r.error(n, p, "must start with /");
+      }
+    });
+  });
+  if (YAML::Node u = node["upstream"]) {
+    if (r.read(u, key(path, "upstream"), route.upstream)) {
+      auto it = clusters.find(route.upstream);
+      if (it == clusters.end()) {
+        r.error(u, key(path, "upstream"),
+                fmt::format("no upstream named \"{}\" in upstreams", route.upstream));
+      } else {
+        route.cluster_index = it->second;
+      }
+    }
+  } else {
+    r.error(node, path, "missing required key \"upstream\"");
+  }
+}
+
+void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
+  if (!r.is_map(root, "")) return;
+  r.only_keys(root, "",
+              {"workers", "shutdown_timeout", "trusted_proxies", "http", "listeners", "upstreams",
+               "routes"});
+  r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
+    if (n.IsScalar() && n.Scalar() == "auto") {
+      out.workers = std::max(1u, std::thread::hardware_concurrency());
+      return;
+    }
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 1, 256, v)) out.workers = static_cast<std::size_t>(v);
+  });
+  r.optional(root, "", "shutdown_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, out.shutdown_timeout);
+  });
+  r.optional(root, "", "trusted_proxies", [&](const YAML::Node& n, const std::string& p) {
+    if (!r.is_sequence(n, p)) return;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      std::string text;
+      if (!r.read(n[i], at(p, i), text)) continue;
+      if (auto cidr = Cidr::parse(text)) {
+        out.trusted_proxies.add(*cidr);
+      } else {
+        r.error(n[i], at(p, i), "must be an address or CIDR such as 10.0.0.0/8");
+      }
+    }
+  });
+  r.optional(root, "", "http",
+             [&](const YAML::Node& n, const std::string& p) { read_http(r, n, p, out.http); });
+  if (YAML::Node l = root["listeners"]) {
+    read_listeners(r, l, "listeners", out);
+  } else {
+    r.error(root, "", "missing required key \"listeners\"");
+  }
+  std::map<std::string, std::size_t> clusters;
+  if (YAML::Node u = root["upstreams"]; u && r.is_map(u, "upstreams")) {
+    for (const auto& entry : u) {
+      ClusterOptions c;
+      c.name = entry.first.Scalar();
+      read_upstream(r, entry.second, "upstreams." + c.name, c);
+      clusters[c.name] = out.upstreams.size();
+      out.upstreams.push_back(std::move(c));
+    }
+  } else if (!u) {
+    r.error(root, "", "missing required key \"upstreams\"");
+  }
+  if (YAML::Node routes = root["routes"]; routes && r.is_sequence(routes, "routes")) {
+    if (routes.size() == 0) r.error(routes, "routes", "needs at least one route");
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      proxy::RouteOptions route;
+      read_route(r, routes[i], at("routes", i), clusters, route);
+      out.routes.push_back(std::move(route));
+    }
+  } else if (!routes) {
+    r.error(root, "", "missing required key \"routes\"");
+  }
+}
+
+}  // namespace
+
+LoadResult load_text(const std::string& text, const std::string& file_name) {
+  YamlReader reader(file_name);
+  LoadResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    reader.error_at(e.mark.line + 1, e.mark.column + 1, "YAML syntax: " + e.msg);
+    result.errors = reader.errors();
+    return result;
+  }
+  ProxyOptions options;
+  try {
+    read_top(reader, root, options);
+  } catch (const YAML::Exception& e) {
+    reader.error_at(e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  result.errors = reader.errors();
+  if (result.errors.empty()) result.options = std::move(options);
+  return result;
+}
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(path + ": cannot open the file");
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_text(text.str(), path);
+}
+
+}  // namespace pier::config

@@ -1,0 +1,21 @@
+// YAML config -> validated, typed options of every module. Errors name file:line:col and the
+// key's path; unknown keys are errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "proxy/options.h"
+
+namespace pier::config {
+
+struct LoadResult {
+  std::optional<proxy::ProxyOptions> options;  // set only when there are no errors
+  std::vector<std::string> errors;
+};
+
+LoadResult load_file(const std::string& path);
+LoadResult load_text(const std::string& text, const std::string& file_name);
+
+}  // namespace pier::config

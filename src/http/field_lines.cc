@@ -1,0 +1,88 @@
+#include "http/field_lines.h"
+
+#include <cstring>
+
+#include "base/strings.h"
+#include "base/units.h"
+
+namespace pier::http::detail {
+namespace {
+
+// field-vchar / SP / HTAB (RFC 9110 §5.5); CTLs, including NUL, bare CR and DEL, are refused.
+bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+}  // namespace
+
+ParseError parse_field_lines(std::string_view block, std::size_t max_headers, MessageCommon& out) {
+  while (!block.empty()) {
+    std::size_t lf = block.find('\n');
+    // HeadScanner guarantees CRLF endings; checked again so the parser is safe on its own.
+    if (lf == std::string_view::npos || lf < 2 || block[lf - 1] != '\r') {
+      return {400, "malformed header line"};
+    }
+    std::string_view line = block.substr(0, lf - 1);
+    block.remove_prefix(lf + 1);
+    if (line.front() == ' ' || line.front() == '\t') return {400, "obsolete line folding"};
+    std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return {400, "header line without a colon"};
+    std::string_view name = line.substr(0, colon);
+    if (!is_token(name)) return {400, "invalid header name (whitespace before colon?)"};
+    std::string_view value = line.substr(colon + 1);
+    for (unsigned char c : value) {
+      if (!is_value_char(c)) return {400, "invalid character in header value"};
+    }
+    if (out.headers.size() >= max_headers) return {431, "too many header fields"};
+    out.headers.push_back({name, trim_ows(value)});
+  }
+  return {};
+}
+
+ParseError collect_content_length(const HeaderList& headers, bool& present, std::uint64_t& value) {
+  present = false;
+  for (const Header& h : headers) {
+    if (!iequals(h.name, "content-length")) continue;
+    CommaList list(h.value);
+    std::string_view item;
+    bool any = false;
+    while (list.next(item)) {
+      any = true;
+      auto n = parse_uint(item);
+      if (!n) return {400, "invalid Content-Length"};
+      if (present && *n != value) return {400, "conflicting Content-Length values"};
+      present = true;
+      value = *n;
+    }
+    if (!any) return {400, "empty Content-Length"};
+  }
+  return {};
+}
+
+bool parse_version(std::string_view text, int& minor) {
+  if (text == "HTTP/1.1") {
+    minor = 1;
+    return true;
+  }
+  if (text == "HTTP/1.0") {
+    minor = 0;
+    return true;
+  }
+  return false;
+}
+
+void read_connection(MessageCommon& out) {
+  bool close = false;
+  bool keep_alive = false;
+  for (const Header& h : out.headers) {
+    if (!iequals(h.name, "connection")) continue;
+    CommaList list(h.value);
+    std::string_view token;
+    while (list.next(token)) {
+      if (iequals(token, "close")) close = true;
+      if (iequals(token, "keep-alive")) keep_alive = true;
+      out.connection_tokens.push_back(token);
+    }
+  }
+  out.keep_alive = !close && (out.version_minor >= 1 || keep_alive);
+}
+
+}  // namespace pier::http::detail

@@ -1,0 +1,37 @@
+// Builds the heads the proxy forwards: the upstream request and the client response. Pure
+// functions over parsed heads; the output string's capacity is reused between requests.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace pier::proxy {
+
+struct ClientFacts {
+  std::string_view address;   // the peer's IP as text
+  bool trusted = false;       // the peer is in trusted_proxies: keep its X-Forwarded-* headers
+  std::string_view proto = "http";
+};
+
+// The request to send upstream: origin-form target, HTTP/1.1, hop-by-hop headers and those named
+// in Connection removed (Upgrade kept for an upgrade), Expect removed (the proxy answers
+// 100-continue itself), X-Forwarded-For/-Proto/-Host and Via added.
+void build_upstream_request(const http::RequestHead& request, const ClientFacts& client,
+                            std::string_view via, std::string& out);
+
+struct ResponseFraming {
+  bool close_client = false;  // add "Connection: close" and close after the body
+  bool dechunk = false;       // the client speaks HTTP/1.0: strip chunked framing from the body
+};
+
+// How the response body must be framed for this client.
+ResponseFraming plan_response(const http::RequestHead& request, const http::ResponseHead& response,
+                              bool must_close);
+
+// The response head for the client.
+void build_client_response(const http::ResponseHead& response, const http::RequestHead& request,
+                           const ResponseFraming& framing, std::string_view via, std::string& out);
+
+}  // namespace pier::proxy

@@ -1,0 +1,37 @@
+#include "proxy/runtime.h"
+
+namespace pier::proxy {
+
+Runtime::Runtime(ProxyOptions opts) : options(std::move(opts)), router(options.routes) {
+  for (const auto& cluster_options : options.upstreams) {
+    clusters.push_back(std::make_unique<upstream::Cluster>(cluster_options));
+  }
+}
+
+ClusterLocal::ClusterLocal(net::Worker& worker, upstream::Cluster& c, std::uint64_t seed)
+    : cluster(&c),
+      balancer(balancing::make_balancer(c.options().balance, c.backends().size(), seed)),
+      targets(c.backends().size()),
+      budget(c.options().retry.budget_ratio, c.options().retry.min_retries_per_second) {
+  for (auto& backend : c.backends()) {
+    pools.push_back(
+        std::make_unique<upstream::ConnectionPool>(worker.io(), *backend, c.options().pool));
+  }
+  for (std::size_t i = 0; i < targets.size(); ++i) targets[i].weight = c.backends()[i]->weight();
+}
+
+WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
+    : worker(w), runtime(std::move(rt)), rng(0x5eed + w.index() * 7919) {
+  for (const auto& cluster : runtime->clusters) {
+    clusters.push_back(
+        std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
+  }
+  // Idle pooled connections older than idle_timeout are closed even when no request comes.
+  w.deadlines().on_tick([this](TimePoint now) {
+    for (auto& local : clusters) {
+      for (auto& pool : local->pools) pool->prune(now);
+    }
+  });
+}
+
+}  // namespace pier::proxy

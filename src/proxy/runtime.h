@@ -1,0 +1,49 @@
+// The immutable config snapshot shared by all workers, and each worker's own state built from it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "balancing/balancer.h"
+#include "net/worker.h"
+#include "proxy/options.h"
+#include "proxy/router.h"
+#include "upstream/cluster.h"
+#include "upstream/connection_pool.h"
+#include "upstream/retry_budget.h"
+
+namespace pier::proxy {
+
+struct Runtime {
+  explicit Runtime(ProxyOptions opts);
+
+  ProxyOptions options;
+  std::vector<std::unique_ptr<upstream::Cluster>> clusters;  // index = RouteOptions::cluster_index
+  Router router;
+};
+
+// A cluster as one worker sees it: its balancer state, connection pools and retry budget.
+struct ClusterLocal {
+  ClusterLocal(net::Worker& worker, upstream::Cluster& cluster, std::uint64_t seed);
+
+  upstream::Cluster* cluster;
+  std::unique_ptr<balancing::Balancer> balancer;
+  std::vector<balancing::Target> targets;  // scratch for pick(), refreshed per request
+  std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;  // index = backend index
+  upstream::RetryBudget budget;
+};
+
+struct WorkerContext {
+  WorkerContext(net::Worker& worker, std::shared_ptr<const Runtime> runtime);
+
+  net::Worker& worker;
+  std::shared_ptr<const Runtime> runtime;
+  std::vector<std::unique_ptr<ClusterLocal>> clusters;
+  balancing::Rng rng;
+  std::size_t active_requests = 0;  // requests being proxied now (drain waits for zero)
+  std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
+  bool draining = false;
+};
+
+}  // namespace pier::proxy

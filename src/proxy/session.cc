@@ -1,0 +1,676 @@
+#include "proxy/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include "http/request_parser.h"
+#include "http/response_parser.h"
+#include "http/status.h"
+#include "proxy/io.h"
+
+namespace pier::proxy {
+
+using asio::ip::tcp;
+
+Session::Session(WorkerContext& ctx, tcp::socket socket, const tcp::endpoint& peer)
+    : ctx_(ctx),
+      runtime_(*ctx.runtime),
+      client_(std::move(socket)),
+      in_(ctx.worker.buffers()),
+      up_(ctx.worker.buffers()),
+      request_scanner_(runtime_.options.http.max_request_line, runtime_.options.http.max_header_bytes),
+      response_scanner_(ctx.worker.buffers().block_size(), ctx.worker.buffers().block_size()) {
+  asio::ip::address address = peer.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  peer_text_ = address.to_string();
+  if (auto ip = parse_ip(peer_text_)) peer_ip_ = *ip;
+  peer_trusted_ = runtime_.options.trusted_proxies.contains(peer_ip_);
+  deadline_.on_expire = &Session::on_deadline;
+  deadline_.on_drain = &Session::on_drain;
+  deadline_.context = this;
+  ctx_.worker.deadlines().add(deadline_);
+  ctx_.open_sessions.fetch_add(1, std::memory_order_relaxed);
+}
+
+Session::~Session() {
+  ctx_.worker.deadlines().remove(deadline_);
+  ctx_.open_sessions.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// The deadline sweeper calls this on the worker's thread: cancel whatever I/O is pending, and let
+// the coroutine, which sees timed_out_, answer with the right status.
+void Session::on_deadline(void* self) {
+  auto* s = static_cast<Session*>(self);
+  s->timed_out_ = true;
+  s->total_timed_out_ = Clock::now() >= s->total_deadline_;
+  std::error_code ignored;
+  s->client_.cancel(ignored);
+  if (s->conn_) s->conn_->socket.cancel(ignored);
+}
+
+void Session::on_drain(void* self) {
+  auto* s = static_cast<Session*>(self);
+  if (!s->idle_) return;  // a request in progress finishes first, then the session closes
+  std::error_code ignored;
+  s->client_.cancel(ignored);
+}
+
+void Session::arm(Phase phase, Duration timeout) {
+  phase_ = phase;
+  timed_out_ = false;
+  TimePoint at = timeout > Duration::zero() ? Clock::now() + timeout : TimePoint::max();
+  deadline_.arm(std::min(at, total_deadline_));
+}
+
+asio::awaitable<void> Session::run() {
+  std::error_code ignored;
+  client_.set_option(tcp::no_delay(true), ignored);
+  bool first = true;
+  for (;;) {
+    if (!co_await wait_for_request(first)) break;
+    first = false;
+    if (!co_await read_request_head()) break;
+    ctx_.active_requests++;
+    Next next = co_await handle_request();
+    ctx_.active_requests--;
+    if (next == Next::Close || ctx_.draining) break;
+  }
+  disarm();
+  if (conn_) conn_.reset();
+  client_.shutdown(tcp::socket::shutdown_send, ignored);
+  client_.close(ignored);
+}
+
+// Phase accept/idle: an idle connection holds no buffer while it waits for readability.
+asio::awaitable<bool> Session::wait_for_request(bool first) {
+  if (!in_.empty()) co_return true;  // a pipelined request is already here
+  in_.release();
+  const HttpOptions& http = runtime_.options.http;
+  arm(Phase::Idle, first ? http.request_head_timeout : http.keepalive_timeout);
+  idle_ = true;
+  auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, kNoThrow);
+  idle_ = false;
+  co_return !ec && !timed_out_ && !ctx_.draining;
+}
+
+// Phase read_request_head: until the blank line, within the head timeout and size limits.
+asio::awaitable<bool> Session::read_request_head() {
+  in_.ensure_block();
+  arm(Phase::RequestHead, runtime_.options.http.request_head_timeout);
+  request_scanner_.reset();
+  bool scanning = false;
+  for (;;) {
+    if (!scanning) {
+      // RFC 9112 §2.2: ignore empty lines before the request line.
+      while (in_.readable().starts_with("\r\n")) in_.consume(2);
+      scanning = !in_.empty() && in_.readable() != "\r";
+    }
+    if (scanning) {
+      in_.compact();  // the scanner's offsets are relative to the head's first byte
+      switch (request_scanner_.scan(in_.readable())) {
+        case http::ScanStatus::Complete: {
+          std::string_view head = in_.readable().substr(0, request_scanner_.head_size());
+          http::RequestLimits limits{runtime_.options.http.max_headers};
+          if (auto error = http::parse_request_head(head, limits, request_)) {
+            co_await send_error(error.status, error.reason, http::Close::Yes);
+            co_return false;
+          }
+          co_return true;
+        }
+        case http::ScanStatus::LineTooLong:
+          co_await send_error(414, "request line too long", http::Close::Yes);
+          co_return false;
+        case http::ScanStatus::HeadTooLarge:
+          co_await send_error(431, "request header section too large", http::Close::Yes);
+          co_return false;
+        case http::ScanStatus::BadLineEnding:
+          co_await send_error(400, "bare LF in request head", http::Close::Yes);
+          co_return false;
+        case http::ScanStatus::Incomplete:
+          break;
+      }
+    }
+    if (in_.write_space() == 0) in_.compact();
+    if (in_.write_space() == 0) {
+      co_await send_error(431, "request header section too large", http::Close::Yes);
+      co_return false;
+    }
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
+    if (timed_out_) {
+      co_await send_error(408, "request head not received in time", http::Close::Yes);
+      co_return false;
+    }
+    if (ec) co_return false;  // closed or reset: nobody to answer
+    in_.commit(n);
+  }
+}
+
+// Phases route and the checks that precede any upstream work.
+asio::awaitable<Next> Session::handle_request() {
+  const HttpOptions& http = runtime_.options.http;
+  if (request_.method == http::Method::Connect) {
+    co_return co_await send_error(405, "CONNECT is not supported", http::Close::Yes);
+  }
+  if (request_.framing == http::Framing::ContentLength && request_.content_length > http.max_body) {
+    co_return co_await send_error(413, "request body too large", http::Close::Yes);
+  }
+  const RouteOptions* route = runtime_.router.match(request_.host, request_.target);
+  if (route == nullptr) {
+    bool has_body = request_.framing != http::Framing::None;
+    in_.consume(request_scanner_.head_size());
+    co_return co_await send_error(404, "no route for this host and path",
+                                  has_body ? http::Close::Yes : http::Close::No);
+  }
+  co_return co_await proxy_request(*ctx_.clusters[route->cluster_index]);
+}
+
+// Works out whether the whole request body is already in the buffer: such a body can be sent
+// again on a retry; a larger one is streamed and cannot.
+void Session::measure_buffered_body() {
+  body_buffered_ = 0;
+  body_complete_in_buffer_ = true;
+  body_streamed_ = false;
+  body_fully_sent_ = false;
+  sent_continue_ = false;
+  chunked_.reset();
+  switch (request_.framing) {
+    case http::Framing::None:
+    case http::Framing::UntilClose:
+      return;
+    case http::Framing::ContentLength:
+      body_complete_in_buffer_ = in_.size() >= request_.content_length;
+      if (body_complete_in_buffer_) body_buffered_ = request_.content_length;
+      return;
+    case http::Framing::Chunked: {
+      http::ChunkedDecoder probe;
+      std::string_view bytes = in_.readable();
+      std::size_t used = 0;
+      while (used < bytes.size() && !probe.done() && !probe.failed()) {
+        used += probe.next(bytes.substr(used)).consumed;
+      }
+      body_complete_in_buffer_ = probe.done();
+      if (probe.done()) body_buffered_ = used;
+      return;
+    }
+  }
+}
+
+upstream::Backend* Session::select_upstream(ClusterLocal& local,
+                                            const balancing::TriedSet& tried) {
+  TimePoint now = Clock::now();
+  auto& backends = local.cluster->backends();
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    local.targets[i].usable = backends[i]->usable(now);
+    local.targets[i].load = backends[i]->in_flight();
+  }
+  auto index = local.balancer->pick(local.targets, 0, tried);
+  return index ? backends[*index].get() : nullptr;
+}
+
+// Phases select_upstream .. response, with retries on other backends.
+asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
+  const upstream::ClusterOptions& options = local.cluster->options();
+  TimePoint start = Clock::now();
+  total_timed_out_ = false;
+  total_deadline_ = options.timeouts.total > Duration::zero() ? start + options.timeouts.total
+                                                              : TimePoint::max();
+  local.budget.record_request(start);
+  ClientFacts client{peer_text_, peer_trusted_, "http"};
+  build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_);
+  in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
+  measure_buffered_body();
+  if (request_.framing == http::Framing::Chunked && body_complete_in_buffer_ &&
+      body_buffered_ > runtime_.options.http.max_body) {
+    co_return co_await send_error(413, "request body too large", http::Close::Yes);
+  }
+
+  balancing::TriedSet tried;
+  AttemptFailure last{Failure::ConnectFailure, 503, "no healthy backend", Reached::No};
+  for (std::uint32_t attempts = 1;; ++attempts) {
+    upstream::Backend* backend = select_upstream(local, tried);
+    if (backend == nullptr) break;
+    tried.set(backend->index());
+    backend->begin_request();
+    AttemptResult result = co_await attempt(local, *backend, attempts);
+    backend->end_request();
+    if (result.done) {
+      total_deadline_ = TimePoint::max();
+      co_return result.next;
+    }
+    last = result.failure;
+    if (last.reached == Reached::No && last.status != 503) {
+      backend->record_failure(Clock::now());
+    }
+    Replayable replayable = body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes
+                                                                        : Replayable::No;
+    AttemptOutcome outcome{last.failure, last.status, attempts, last.reached, replayable,
+                           request_.method};
+    if (!may_retry(options.retry, outcome) || !local.budget.try_spend(Clock::now())) break;
+    if (total_timed_out_) break;
+    Duration pause = retry_backoff(options.retry, attempts, ctx_.rng);
+    if (pause > Duration::zero()) {
+      asio::steady_timer timer(client_.get_executor(), pause);
+      co_await timer.async_wait(kNoThrow);
+    }
+  }
+  total_deadline_ = TimePoint::max();
+  bool body_left = !body_complete_in_buffer_ || body_streamed_;
+  if (!body_left) in_.consume(body_buffered_);
+  co_return co_await send_error(last.status, last.detail,
+                                body_left ? http::Close::Yes : http::Close::No);
+}
+
+// One try on one backend. A pooled connection that turns out dead before any response byte is
+// replaced by a fresh one transparently, without counting an attempt: the backend saw nothing.
+asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
+                                                         upstream::Backend& backend,
+                                                         std::uint32_t attempts_done) {
+  upstream::ConnectionPool& pool = *local.pools[backend.index()];
+  const upstream::ClusterOptions& options = local.cluster->options();
+  bool force_new = false;
+  for (;;) {
+    if (auto failure = co_await connect(pool, force_new)) {
+      co_return AttemptResult{false, Next::Close, *failure};
+    }
+    bool reused = conn_->reused;
+    bool replayable_before = body_complete_in_buffer_ && !body_streamed_;
+    BodySend sent = co_await send_request();
+    if (sent == BodySend::ClientGone) {
+      release_upstream(pool, upstream::Reuse::No);
+      co_return AttemptResult{true, Next::Close, {}};
+    }
+    if (sent == BodySend::TooLarge) {
+      release_upstream(pool, upstream::Reuse::No);
+      co_return AttemptResult{true, co_await send_error(413, "request body too large",
+                                                        http::Close::Yes), {}};
+    }
+    bool got_bytes = false;
+    std::optional<AttemptFailure> failure;
+    if (sent == BodySend::Sent) {
+      failure = co_await read_response_head(got_bytes);
+    } else {
+      failure = AttemptFailure{Failure::Reset, 502, "upstream failed while receiving the request",
+                               Reached::Yes};
+      if (sent == BodySend::Timeout) {
+        failure = AttemptFailure{Failure::Timeout, 504, "upstream stalled receiving the request",
+                                 Reached::Yes};
+      }
+    }
+    if (!failure) break;
+    release_upstream(pool, upstream::Reuse::No);
+    bool stale_pooled = reused && !got_bytes && failure->failure == Failure::Reset;
+    if (stale_pooled && replayable_before && !body_streamed_) {
+      force_new = true;  // retry on a fresh connection to the same backend
+      continue;
+    }
+    co_return AttemptResult{false, Next::Close, *failure};
+  }
+
+  // A response head arrived. Passive health counts 5xx as failures.
+  TimePoint now = Clock::now();
+  if (response_.status >= 500) {
+    backend.record_failure(now);
+  } else {
+    backend.record_success();
+  }
+  if (options.retry.retries_status(response_.status)) {
+    Replayable replayable = body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes
+                                                                        : Replayable::No;
+    AttemptOutcome outcome{Failure::Status, response_.status, attempts_done, Reached::Yes,
+                           replayable, request_.method};
+    if (may_retry(options.retry, outcome) && local.budget.try_spend(now)) {
+      release_upstream(pool, upstream::Reuse::No);
+      co_return AttemptResult{false, Next::Close,
+                              {Failure::Status, 502, "retried status", Reached::Yes}};
+    }
+  }
+  if (response_.status == 101) co_return AttemptResult{true, co_await tunnel(pool), {}};
+  co_return AttemptResult{true, co_await relay_response(pool), {}};
+}
+
+// Phase connect: an idle pooled connection, or a new one within max_connections (waiting in a
+// bounded queue when the backend is at its limit) under the connect timeout.
+asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
+    upstream::ConnectionPool& pool, bool force_new) {
+  const upstream::ClusterOptions& options = pool.backend().cluster().options();
+  TimePoint now = Clock::now();
+  if (!force_new) {
+    conn_ = pool.take_idle(now);
+    if (conn_) co_return std::nullopt;
+  }
+  upstream::UpstreamConnectionPtr fresh = pool.reserve_new();
+  if (!fresh) {
+    if (pool.waiting() >= options.pool.queue_size) {
+      co_return AttemptFailure{Failure::ConnectFailure, 503, "upstream connection queue full",
+                               Reached::No};
+    }
+    TimePoint give_up = now + options.pool.queue_timeout;
+    asio::steady_timer timer(client_.get_executor());
+    while (!fresh) {
+      now = Clock::now();
+      if (now >= give_up) {
+        co_return AttemptFailure{Failure::ConnectFailure, 503,
+                                 "timed out waiting for an upstream connection", Reached::No};
+      }
+      // Woken early by a release on this worker; other workers' releases are seen within 10 ms.
+      timer.expires_at(std::min(give_up, now + std::chrono::milliseconds(10)));
+      pool.add_waiter(timer);
+      co_await timer.async_wait(kNoThrow);
+      pool.remove_waiter(timer);
+      if (!force_new) {
+        conn_ = pool.take_idle(Clock::now());
+        if (conn_) co_return std::nullopt;
+      }
+      fresh = pool.reserve_new();
+    }
+  }
+  conn_ = std::move(fresh);
+  arm(Phase::Connect, options.timeouts.connect);
+  auto [ec] = co_await conn_->socket.async_connect(pool.backend().endpoint(), kNoThrow);
+  if (ec || timed_out_) {
+    bool timeout = timed_out_ && !total_timed_out_;
+    pool.release(std::move(conn_), upstream::Reuse::No, Clock::now());
+    spdlog::debug("upstream {}: connect to {} failed: {}", pool.backend().cluster().name(),
+                  pool.backend().name(), timeout ? "timed out" : ec.message());
+    if (total_timed_out_) {
+      co_return AttemptFailure{Failure::Timeout, 504, "request timed out", Reached::No};
+    }
+    co_return AttemptFailure{Failure::ConnectFailure, timeout ? 504 : 502,
+                             timeout ? "upstream connect timed out" : "upstream connect failed",
+                             Reached::No};
+  }
+  std::error_code ignored;
+  conn_->socket.set_option(tcp::no_delay(true), ignored);
+  co_return std::nullopt;
+}
+
+void Session::release_upstream(upstream::ConnectionPool& pool, upstream::Reuse reuse) {
+  if (conn_) pool.release(std::move(conn_), reuse, Clock::now());
+}
+
+// Phase upstream_request: the head and a buffered body in one write; a larger body streamed.
+asio::awaitable<Session::BodySend> Session::send_request() {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  arm(Phase::Body, options.timeouts.idle);
+  std::string_view first_body = in_.readable().substr(
+      0, body_complete_in_buffer_ ? static_cast<std::size_t>(body_buffered_) : 0);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_),
+                                            asio::buffer(first_body)};
+  auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
+  if (timed_out_) co_return BodySend::Timeout;
+  if (ec) co_return BodySend::UpstreamFailed;
+  if (body_complete_in_buffer_) {
+    body_fully_sent_ = true;
+    co_return BodySend::Sent;
+  }
+  co_return co_await stream_request_body();
+}
+
+// A body larger than the buffer: relayed client -> upstream as it arrives, bounded by the buffer
+// (backpressure: nothing more is read from the client until the upstream took the last piece).
+asio::awaitable<Session::BodySend> Session::stream_request_body() {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  std::uint64_t max_body = runtime_.options.http.max_body;
+  bool chunked = request_.framing == http::Framing::Chunked;
+  std::uint64_t remaining = request_.content_length;
+  if (request_.expect_continue && in_.empty() && !sent_continue_) {
+    sent_continue_ = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), kNoThrow);
+    if (ec) co_return BodySend::ClientGone;
+  }
+  for (;;) {
+    // Forward what the buffer holds of the body.
+    std::string_view pending = in_.readable();
+    std::size_t take = 0;
+    if (chunked) {
+      while (take < pending.size() && !chunked_.done() && !chunked_.failed()) {
+        take += chunked_.next(pending.substr(take)).consumed;
+      }
+      if (chunked_.failed()) co_return BodySend::ClientGone;  // malformed: abandon the client
+      if (chunked_.data_bytes() > max_body) co_return BodySend::TooLarge;
+    } else {
+      take = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
+      remaining -= take;
+    }
+    if (take > 0) {
+      body_streamed_ = true;
+      arm(Phase::Body, options.timeouts.idle);
+      auto [ec, n] = co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take),
+                                                kNoThrow);
+      if (timed_out_) co_return BodySend::Timeout;
+      if (ec) co_return BodySend::UpstreamFailed;
+      in_.consume(take);
+    }
+    if (chunked ? chunked_.done() : remaining == 0) {
+      body_fully_sent_ = true;
+      co_return BodySend::Sent;
+    }
+    if (in_.write_space() == 0) in_.compact();
+    arm(Phase::Body, options.timeouts.idle);
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
+    if (ec) co_return timed_out_ ? BodySend::Timeout : BodySend::ClientGone;
+    in_.commit(n);
+  }
+}
+
+// Phase upstream_response: the response head within the response-header timeout. 1xx interim
+// responses other than 101 are passed on (100 is swallowed: the proxy answered Expect itself).
+asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_head(
+    bool& got_bytes) {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  up_.ensure_block();
+  arm(Phase::ResponseHeader, options.timeouts.response_header);
+  response_scanner_.reset();
+  for (;;) {
+    if (!up_.empty()) {
+      up_.compact();
+      http::ScanStatus status = response_scanner_.scan(up_.readable());
+      if (status == http::ScanStatus::Complete) {
+        std::string_view head = up_.readable().substr(0, response_scanner_.head_size());
+        auto error = http::parse_response_head(head, request_.method,
+                                               runtime_.options.http.max_headers, response_);
+        if (error) co_return AttemptFailure{Failure::Reset, 502, error.reason, Reached::Yes};
+        if (response_.status >= 200 || response_.status == 101) co_return std::nullopt;
+        if (response_.status != 100 && request_.version_minor >= 1) {
+          auto [ec, n] = co_await asio::async_write(client_, asio::buffer(head), kNoThrow);
+          (void)n;
+          if (ec) co_return AttemptFailure{Failure::Reset, 502, "client gone", Reached::Yes};
+        }
+        up_.consume(head.size());
+        response_scanner_.reset();
+        continue;
+      }
+      if (status != http::ScanStatus::Incomplete) {
+        co_return AttemptFailure{Failure::Reset, 502, "malformed response head", Reached::Yes};
+      }
+    }
+    if (up_.write_space() == 0) up_.compact();
+    if (up_.write_space() == 0) {
+      co_return AttemptFailure{Failure::Reset, 502, "response head too large", Reached::Yes};
+    }
+    auto [ec, n] = co_await conn_->socket.async_read_some(
+        asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
+    if (timed_out_) {
+      up_.release();
+      co_return AttemptFailure{Failure::Timeout, 504,
+                               total_timed_out_ ? "request timed out" : "upstream response timed out",
+                               Reached::Yes};
+    }
+    if (ec) {
+      up_.release();
+      co_return AttemptFailure{Failure::Reset, 502,
+                               got_bytes ? "upstream closed mid-head" : "upstream closed the connection",
+                               Reached::Yes};
+    }
+    got_bytes = true;
+    up_.commit(n);
+  }
+}
+
+// Phases response and release: the head rewritten, then the body streamed as it comes.
+asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
+  bool must_close = ctx_.draining || !body_fully_sent_;
+  ResponseFraming plan = plan_response(request_, response_, must_close);
+  build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  up_.consume(response_scanner_.head_size());
+  bool upstream_clean = false;
+  bool ok = co_await relay_response_body(plan, upstream_clean);
+  disarm();
+  up_.release();
+  bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
+  release_upstream(pool, reuse ? upstream::Reuse::Yes : upstream::Reuse::No);
+  if (!ok) co_return Next::Close;
+  if (body_complete_in_buffer_ && !body_streamed_) in_.consume(body_buffered_);
+  co_return plan.close_client ? Next::Close : Next::KeepAlive;
+}
+
+// Returns false when either side failed mid-body: the client connection must then be closed, so
+// that a truncated body is never taken for a complete one.
+asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
+                                                   bool& upstream_clean) {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  http::Framing framing = response_.framing;
+  std::uint64_t remaining = response_.content_length;
+  bool head_sent = false;
+  if (framing == http::Framing::Chunked) chunked_.reset();
+  for (;;) {
+    // Select the part of up_ that belongs to this body (and, de-chunking, only its data).
+    std::string_view pending = up_.readable();
+    std::string_view send = {};
+    std::size_t used = 0;
+    bool finished = false;
+    switch (framing) {
+      case http::Framing::None:
+        finished = true;
+        break;
+      case http::Framing::ContentLength:
+        used = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
+        send = pending.substr(0, used);
+        remaining -= used;
+        finished = remaining == 0;
+        break;
+      case http::Framing::Chunked:
+        if (plan.dechunk) {
+          // One data span per step: framing-only steps send nothing.
+          auto step = chunked_.next(pending);
+          used = step.consumed;
+          send = step.data;
+        } else {
+          while (used < pending.size() && !chunked_.done() && !chunked_.failed()) {
+            used += chunked_.next(pending.substr(used)).consumed;
+          }
+          send = pending.substr(0, used);
+        }
+        if (chunked_.failed()) co_return false;
+        finished = chunked_.done();
+        break;
+      case http::Framing::UntilClose:
+        used = pending.size();
+        send = pending;
+        break;
+    }
+    if (!head_sent || !send.empty()) {
+      std::array<asio::const_buffer, 2> buffers{
+          asio::buffer(head_sent ? std::string_view() : std::string_view(out_)),
+          asio::buffer(send)};
+      head_sent = true;
+      arm(Phase::Body, options.timeouts.idle);
+      auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
+      if (ec || timed_out_) co_return false;
+    }
+    up_.consume(used);
+    if (finished) {
+      upstream_clean = up_.empty();  // bytes after the body: the upstream is out of step
+      co_return true;
+    }
+    if (!up_.empty()) continue;  // more of the buffer to process (de-chunking)
+    arm(Phase::Body, options.timeouts.idle);
+    auto [ec, n] = co_await conn_->socket.async_read_some(
+        asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
+    if (ec || timed_out_) {
+      // End of a close-delimited body is the normal end; anything else is a truncation.
+      if (framing == http::Framing::UntilClose && ec == asio::error::eof && !timed_out_) {
+        co_return true;
+      }
+      co_return false;
+    }
+    up_.commit(n);
+  }
+}
+
+// After 101 Switching Protocols both connections become one byte pipe until either side closes.
+asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
+  if (!request_.upgrade) {
+    release_upstream(pool, upstream::Reuse::No);
+    co_return co_await send_error(502, "unexpected 101 from upstream", http::Close::Yes);
+  }
+  ResponseFraming plan{false, false};
+  build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  up_.consume(response_scanner_.head_size());
+  const Duration idle = pool.backend().cluster().options().timeouts.idle;
+  std::array<asio::const_buffer, 2> head{asio::buffer(out_), asio::buffer(up_.readable())};
+  arm(Phase::Body, idle);
+  auto [ec1, n1] = co_await asio::async_write(client_, head, kNoThrow);
+  up_.consume(up_.size());
+  if (!ec1 && !in_.empty()) {
+    auto [ec2, n2] = co_await asio::async_write(conn_->socket, asio::buffer(in_.readable()),
+                                                kNoThrow);
+    in_.consume(in_.size());
+    ec1 = ec2;
+  }
+  if (ec1) {
+    release_upstream(pool, upstream::Reuse::No);
+    co_return Next::Close;
+  }
+  in_.ensure_block();
+  // Two pumps on one coroutine each; when one direction ends, the other is closed with it.
+  auto pump = [this, idle](tcp::socket& from, tcp::socket& to, net::Buffer& buf) -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
+                                                   kNoThrow);
+      if (ec || timed_out_) break;
+      arm(Phase::Body, idle);
+      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.write_ptr(), n), kNoThrow);
+      if (wec || timed_out_) break;
+    }
+    std::error_code ignored;
+    from.cancel(ignored);
+    to.cancel(ignored);
+    to.shutdown(tcp::socket::shutdown_both, ignored);
+    from.shutdown(tcp::socket::shutdown_both, ignored);
+  };
+  auto executor = client_.get_executor();
+  bool other_done = false;
+  asio::steady_timer both_done(executor, TimePoint::max());
+  asio::co_spawn(executor, pump(conn_->socket, client_, up_), [&](std::exception_ptr) {
+    other_done = true;
+    both_done.cancel();
+  });
+  co_await pump(client_, conn_->socket, in_);
+  if (!other_done) co_await both_done.async_wait(kNoThrow);
+  release_upstream(pool, upstream::Reuse::No);
+  co_return Next::Close;
+}
+
+asio::awaitable<Next> Session::send_error(int status, std::string_view detail, http::Close close) {
+  out_.clear();
+  if (ctx_.draining) close = http::Close::Yes;
+  http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
+  arm(Phase::Body, runtime_.options.http.request_head_timeout);
+  auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
+  disarm();
+  if (ec || close == http::Close::Yes) co_return Next::Close;
+  co_return Next::KeepAlive;
+}
+
+}  // namespace pier::proxy

@@ -1,0 +1,96 @@
+#include "upstream/connection_pool.h"
+
+#include <algorithm>
+
+namespace pier::upstream {
+
+ConnectionPool::ConnectionPool(asio::io_context& io, Backend& backend, const PoolOptions& options)
+    : io_(io), backend_(&backend), options_(&options) {}
+
+ConnectionPool::~ConnectionPool() {
+  while (!idle_.empty()) {
+    close(std::move(idle_.back()));
+    idle_.pop_back();
+  }
+}
+
+UpstreamConnectionPtr ConnectionPool::take_idle(TimePoint now) {
+  prune(now);
+  if (idle_.empty()) return nullptr;
+  UpstreamConnectionPtr conn = std::move(idle_.back());
+  idle_.pop_back();
+  conn->idle_epoch = 0;
+  std::error_code ignored;
+  conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
+  conn->reused = true;
+  return conn;
+}
+
+UpstreamConnectionPtr ConnectionPool::reserve_new() {
+  if (!backend_->try_reserve_connection(options_->max_connections)) return nullptr;
+  return std::make_unique<UpstreamConnection>(io_, *backend_);
+}
+
+void ConnectionPool::release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint now) {
+  if (reuse == Reuse::No || !conn->socket.is_open() || options_->max_idle == 0) {
+    close(std::move(conn));
+    wake_one();
+    return;
+  }
+  if (idle_.size() >= options_->max_idle) {
+    close(std::move(idle_.front()));  // keep the most recent ones: they are the warmest
+    idle_.pop_front();
+  }
+  conn->idle_since = now;
+  conn->idle_epoch = next_epoch_++;
+  watch(*conn);
+  idle_.push_back(std::move(conn));
+  wake_one();
+}
+
+void ConnectionPool::watch(UpstreamConnection& conn) {
+  UpstreamConnection* raw = &conn;
+  std::uint64_t epoch = conn.idle_epoch;
+  conn.socket.async_wait(asio::ip::tcp::socket::wait_read,
+                         [this, raw, epoch](const std::error_code& ec) {
+                           if (ec == asio::error::operation_aborted) return;
+                           on_idle_event(raw, epoch);
+                         });
+}
+
+// Readable while idle means the backend closed the connection or sent bytes nobody asked for:
+// either way the connection must not carry another request.
+void ConnectionPool::on_idle_event(UpstreamConnection* conn, std::uint64_t epoch) {
+  // Look the pointer up before touching it: the connection may have been taken and freed.
+  auto it = std::find_if(idle_.begin(), idle_.end(),
+                         [conn](const UpstreamConnectionPtr& p) { return p.get() == conn; });
+  if (it == idle_.end() || (*it)->idle_epoch != epoch) return;
+  UpstreamConnectionPtr dead = std::move(*it);
+  idle_.erase(it);
+  close(std::move(dead));
+  wake_one();
+}
+
+void ConnectionPool::prune(TimePoint now) {
+  while (!idle_.empty() && now - idle_.front()->idle_since >= options_->idle_timeout) {
+    close(std::move(idle_.front()));
+    idle_.pop_front();
+  }
+}
+
+void ConnectionPool::close(UpstreamConnectionPtr conn) {
+  std::error_code ignored;
+  conn->socket.close(ignored);
+  backend_->release_connection();
+}
+
+void ConnectionPool::remove_waiter(asio::steady_timer& timer) {
+  auto it = std::find(waiters_.begin(), waiters_.end(), &timer);
+  if (it != waiters_.end()) waiters_.erase(it);
+}
+
+void ConnectionPool::wake_one() {
+  if (!waiters_.empty()) waiters_.front()->cancel();
+}
+
+}  // namespace pier::upstream

@@ -1,0 +1,74 @@
+// Idle keep-alive connections to one backend, owned by one worker (no locks).
+//
+// An idle connection keeps a readability wait armed: if the backend closes it (or sends stray
+// bytes), the wait completes and the connection is dropped before any request can take it. The
+// wait costs no syscall: Asio's epoll reactor registered the socket once, at open.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "net/clock.h"
+#include "upstream/backend.h"
+
+namespace pier::upstream {
+
+class ConnectionPool;
+
+struct UpstreamConnection {
+  UpstreamConnection(asio::io_context& io, Backend& b) : socket(io), backend(&b) {}
+  asio::ip::tcp::socket socket;
+  Backend* backend;
+  bool reused = false;            // taken from the idle pool rather than freshly connected
+  std::uint64_t idle_epoch = 0;   // tells a stale idle-watch completion from a current one
+  TimePoint idle_since{};
+};
+using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
+
+enum class Reuse { No, Yes };
+
+class ConnectionPool {
+ public:
+  ConnectionPool(asio::io_context& io, Backend& backend, const PoolOptions& options);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  Backend& backend() { return *backend_; }
+  const PoolOptions& options() const { return *options_; }
+
+  // The most recently used live idle connection, or null.
+  UpstreamConnectionPtr take_idle(TimePoint now);
+  // A new, unconnected socket if max_connections allows one more, else null.
+  UpstreamConnectionPtr reserve_new();
+  // Gives a connection back after a request: kept idle when Reuse::Yes and there is room.
+  void release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint now);
+
+  // Waiting for capacity: a waiter sleeps on its timer; release() wakes the oldest.
+  void add_waiter(asio::steady_timer& timer) { waiters_.push_back(&timer); }
+  void remove_waiter(asio::steady_timer& timer);
+  std::size_t waiting() const { return waiters_.size(); }
+
+  void prune(TimePoint now);  // closes connections idle longer than idle_timeout
+  std::size_t idle_count() const { return idle_.size(); }
+
+ private:
+  void watch(UpstreamConnection& conn);
+  void on_idle_event(UpstreamConnection* conn, std::uint64_t epoch);
+  void close(UpstreamConnectionPtr conn);
+  void wake_one();
+
+  asio::io_context& io_;
+  Backend* backend_;
+  const PoolOptions* options_;
+  std::deque<UpstreamConnectionPtr> idle_;  // oldest at the front, reused from the back
+  std::vector<asio::steady_timer*> waiters_;
+  std::uint64_t next_epoch_ = 1;
+};
+
+}  // namespace pier::upstream
