@@ -310,7 +310,7 @@ void read_outlier(YamlReader& r, const YAML::Node& node, const std::string& path
               {"consecutive_failures", "base_ejection", "max_ejection", "max_ejection_percent"});
   r.optional(node, path, "consecutive_failures", [&](const YAML::Node& n, const std::string& p) {
     std::int64_t v = 0;
-    if (r.read_int(n, p, 0, 1000, v)) o.consecutive_failures = static_cast<std::uint32_t>(v);
+    if (r.read_int(n, p, 0, 1000000, v)) o.consecutive_failures = static_cast<std::uint32_t>(v);
   });
   r.optional(node, path, "base_ejection", [&](const YAML::Node& n, const std::string& p) {
     r.read_duration(n, p, o.base_ejection);
@@ -319,6 +319,15 @@ void read_outlier(YamlReader& r, const YAML::Node& node, const std::string& path
     r.read_duration(n, p, o.max_ejection);
   });
   r.optional(node, path, "max_ejection_percent", [&](const YAML::Node& n, const std::string& p) {
+    // The key says "percent", so a bare 50 means 50% here.
+    if (n.IsScalar() && !n.Scalar().ends_with("%")) {
+      if (auto parsed = parse_percent(n.Scalar() + "%")) {
+        o.max_ejection_percent = *parsed;
+      } else {
+        r.error(n, p, "must be a percentage from 0 to 100");
+      }
+      return;
+    }
     r.read_percent(n, p, o.max_ejection_percent);
   });
 }

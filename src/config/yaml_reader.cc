@@ -2,18 +2,31 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/units.h"
 
 namespace pier::config {
 
 void YamlReader::error(const YAML::Node& at, const std::string& path, std::string_view message) {
   YAML::Mark mark = at.Mark();
-  errors_.push_back(fmt::format("{}:{}:{}: {}: {}", file_, mark.line + 1, mark.column + 1,
-                                path.empty() ? "(top level)" : path, message));
+  errors_.push_back({mark.line + 1, mark.column + 1,
+                     fmt::format("{}:{}:{}: {}: {}", file_, mark.line + 1, mark.column + 1,
+                                 path.empty() ? "(top level)" : path, message)});
 }
 
 void YamlReader::error_at(int line, int column, std::string_view message) {
-  errors_.push_back(fmt::format("{}:{}:{}: {}", file_, line, column, message));
+  errors_.push_back({line, column, fmt::format("{}:{}:{}: {}", file_, line, column, message)});
+}
+
+std::vector<std::string> YamlReader::errors() const {
+  std::vector<Located> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Located& a, const Located& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  std::vector<std::string> out;
+  for (auto& e : sorted) out.push_back(std::move(e.text));
+  return out;
 }
 
 bool YamlReader::is_map(const YAML::Node& node, const std::string& path) {

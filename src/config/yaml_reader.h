@@ -21,7 +21,8 @@ class YamlReader {
 
   void error(const YAML::Node& at, const std::string& path, std::string_view message);
   void error_at(int line, int column, std::string_view message);  // 1-based position
-  const std::vector<std::string>& errors() const { return errors_; }
+  // In file order, whatever order the checks ran in.
+  std::vector<std::string> errors() const;
   const std::string& file() const { return file_; }
 
   // Each reader leaves `out` unchanged and records an error when the node is wrong.
@@ -49,7 +50,12 @@ class YamlReader {
   std::optional<std::string> scalar(const YAML::Node& node, const std::string& path,
                                     std::string_view what);
   std::string file_;
-  std::vector<std::string> errors_;
+  struct Located {
+    int line;
+    int column;
+    std::string text;
+  };
+  std::vector<Located> errors_;
 };
 
 }  // namespace pier::config

@@ -14,21 +14,29 @@ ScanStatus HeadScanner::scan(std::string_view data) {
     }
     std::size_t lf = static_cast<const char*>(hit) - base;
     scanned_ = lf + 1;
+    // The limits first, as if the bytes before this LF had arrived alone: the answer must not
+    // depend on how the head was split between reads.
+    if (ScanStatus s = over_limit(lf); s != ScanStatus::Incomplete) return s;
     if (lf == line_start_ || base[lf - 1] != '\r') return ScanStatus::BadLineEnding;
-    std::size_t line_length = lf - 1 - line_start_;  // without CRLF
     if (!first_line_done_) {
-      if (line_length > max_first_line_) return ScanStatus::LineTooLong;
       first_line_done_ = true;
-    } else if (line_length == 0) {
+    } else if (lf - line_start_ == 1) {  // the blank line; within max_head, as over_limit said
       head_size_ = scanned_;
-      return head_size_ > max_head_ ? ScanStatus::HeadTooLarge : ScanStatus::Complete;
+      return ScanStatus::Complete;
     }
     line_start_ = scanned_;
   }
-  if (!first_line_done_ && data.size() - line_start_ > max_first_line_ + 1) {
+  return over_limit(data.size());
+}
+
+ScanStatus HeadScanner::over_limit(std::size_t size) const {
+  bool line_over = !first_line_done_ && size > max_first_line_ + 1;  // + 1: the CR may be next
+  bool head_over = size >= max_head_;
+  // Both grow with size; report the one that a byte-by-byte feed would have crossed first.
+  if (line_over && (!head_over || max_first_line_ + 2 <= max_head_)) {
     return ScanStatus::LineTooLong;
   }
-  return data.size() >= max_head_ ? ScanStatus::HeadTooLarge : ScanStatus::Incomplete;
+  return head_over ? ScanStatus::HeadTooLarge : ScanStatus::Incomplete;
 }
 
 }  // namespace pier::http

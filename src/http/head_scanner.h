@@ -27,6 +27,9 @@ class HeadScanner {
   void reset() { scanned_ = line_start_ = head_size_ = 0, first_line_done_ = false; }
 
  private:
+  // What `size` bytes without a complete head amount to: Incomplete, LineTooLong or HeadTooLarge.
+  ScanStatus over_limit(std::size_t size) const;
+
   std::size_t max_first_line_;
   std::size_t max_head_;
   std::size_t scanned_ = 0;     // bytes already searched for '\n'

@@ -135,7 +135,8 @@ ParseError parse_request_head(std::string_view head, const RequestLimits& limits
                               RequestHead& out) {
   out.clear();
   std::size_t lf = head.find('\n');
-  if (lf == std::string_view::npos || lf < 1 || head.size() < lf + 3 || !head.ends_with("\r\n\r\n")) {
+  if (lf == std::string_view::npos || lf < 1 || head[lf - 1] != '\r' || head.size() < lf + 3 ||
+      !head.ends_with("\r\n\r\n")) {
     return {400, "incomplete head"};
   }
   if (auto e = parse_request_line(head.substr(0, lf - 1), out)) return e;

@@ -59,6 +59,7 @@ class Buffer {
     data_ = nullptr;
     begin_ = end_ = 0;
   }
+  void clear() { begin_ = end_ = 0; }
   // Gives the block back when nothing is pending, e.g. before waiting on an idle connection.
   void release_if_empty() {
     if (begin_ == end_) release();

@@ -180,6 +180,7 @@ void Session::measure_buffered_body() {
   body_streamed_ = false;
   body_fully_sent_ = false;
   sent_continue_ = false;
+  body_malformed_ = false;
   chunked_.reset();
   switch (request_.framing) {
     case http::Framing::None:
@@ -197,6 +198,7 @@ void Session::measure_buffered_body() {
         used += probe.next(bytes.substr(used)).consumed;
       }
       body_complete_in_buffer_ = probe.done();
+      body_malformed_ = probe.failed();
       if (probe.done()) body_buffered_ = used;
       return;
     }
@@ -227,6 +229,9 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_);
   in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
   measure_buffered_body();
+  if (body_malformed_) {
+    co_return co_await send_error(400, "malformed chunked request body", http::Close::Yes);
+  }
   if (request_.framing == http::Framing::Chunked && body_complete_in_buffer_ &&
       body_buffered_ > runtime_.options.http.max_body) {
     co_return co_await send_error(413, "request body too large", http::Close::Yes);
@@ -253,7 +258,9 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
                                                                         : Replayable::No;
     AttemptOutcome outcome{last.failure, last.status, attempts, last.reached, replayable,
                            request_.method};
-    if (!may_retry(options.retry, outcome) || !local.budget.try_spend(Clock::now())) break;
+    bool retry = result.retry_granted ||
+                 (may_retry(options.retry, outcome) && local.budget.try_spend(Clock::now()));
+    if (!retry) break;
     if (total_timed_out_) break;
     Duration pause = retry_backoff(options.retry, attempts, ctx_.rng);
     if (pause > Duration::zero()) {
@@ -278,19 +285,24 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
   bool force_new = false;
   for (;;) {
     if (auto failure = co_await connect(pool, force_new)) {
-      co_return AttemptResult{false, Next::Close, *failure};
+      co_return AttemptResult{false, false, Next::Close, *failure};
     }
     bool reused = conn_->reused;
     bool replayable_before = body_complete_in_buffer_ && !body_streamed_;
     BodySend sent = co_await send_request();
     if (sent == BodySend::ClientGone) {
       release_upstream(pool, upstream::Reuse::No);
-      co_return AttemptResult{true, Next::Close, {}};
+      co_return AttemptResult{true, false, Next::Close, {}};
     }
-    if (sent == BodySend::TooLarge) {
+    if (sent == BodySend::TooLarge || sent == BodySend::BadBody) {
       release_upstream(pool, upstream::Reuse::No);
-      co_return AttemptResult{true, co_await send_error(413, "request body too large",
-                                                        http::Close::Yes), {}};
+      bool large = sent == BodySend::TooLarge;
+      co_return AttemptResult{
+          true, false,
+          co_await send_error(large ? 413 : 400,
+                              large ? "request body too large" : "malformed chunked request body",
+                              http::Close::Yes),
+          {}};
     }
     bool got_bytes = false;
     std::optional<AttemptFailure> failure;
@@ -311,7 +323,7 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
       force_new = true;  // retry on a fresh connection to the same backend
       continue;
     }
-    co_return AttemptResult{false, Next::Close, *failure};
+    co_return AttemptResult{false, false, Next::Close, *failure};
   }
 
   // A response head arrived. Passive health counts 5xx as failures.
@@ -328,12 +340,12 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
                            replayable, request_.method};
     if (may_retry(options.retry, outcome) && local.budget.try_spend(now)) {
       release_upstream(pool, upstream::Reuse::No);
-      co_return AttemptResult{false, Next::Close,
+      co_return AttemptResult{false, true, Next::Close,
                               {Failure::Status, 502, "retried status", Reached::Yes}};
     }
   }
-  if (response_.status == 101) co_return AttemptResult{true, co_await tunnel(pool), {}};
-  co_return AttemptResult{true, co_await relay_response(pool), {}};
+  if (response_.status == 101) co_return AttemptResult{true, false, co_await tunnel(pool), {}};
+  co_return AttemptResult{true, false, co_await relay_response(pool), {}};
 }
 
 // Phase connect: an idle pooled connection, or a new one within max_connections (waiting in a
@@ -435,7 +447,7 @@ asio::awaitable<Session::BodySend> Session::stream_request_body() {
       while (take < pending.size() && !chunked_.done() && !chunked_.failed()) {
         take += chunked_.next(pending.substr(take)).consumed;
       }
-      if (chunked_.failed()) co_return BodySend::ClientGone;  // malformed: abandon the client
+      if (chunked_.failed()) co_return BodySend::BadBody;
       if (chunked_.data_bytes() > max_body) co_return BodySend::TooLarge;
     } else {
       take = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
@@ -469,6 +481,7 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
     bool& got_bytes) {
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
   up_.ensure_block();
+  up_.clear();  // whatever an earlier attempt left belongs to a discarded connection
   arm(Phase::ResponseHeader, options.timeouts.response_header);
   response_scanner_.reset();
   for (;;) {

@@ -43,10 +43,11 @@ class Session {
   };
   struct AttemptResult {
     bool done = false;         // the client got its response (or is gone)
+    bool retry_granted = false;  // attempt() already decided to retry (and spent the budget)
     Next next = Next::Close;
     AttemptFailure failure{};
   };
-  enum class BodySend { Sent, ClientGone, UpstreamFailed, TooLarge, Timeout };
+  enum class BodySend { Sent, ClientGone, UpstreamFailed, TooLarge, BadBody, Timeout };
 
   // Phases (docs/phases.md).
   asio::awaitable<bool> wait_for_request(bool first);
@@ -98,6 +99,7 @@ class Session {
   bool body_streamed_ = false;       // bytes beyond the buffer were read: no replay possible
   bool body_fully_sent_ = false;
   bool sent_continue_ = false;
+  bool body_malformed_ = false;     // chunked framing already known to be broken
 
   upstream::UpstreamConnectionPtr conn_;
   net::Deadline deadline_;

@@ -40,7 +40,7 @@ struct RetryOptions {
   std::uint32_t attempts = 3;  // tries in all, the first included
   bool on_connect_failure = true;
   bool on_reset = true;
-  bool on_timeout = false;
+  bool on_timeout = true;  // idempotent requests only, as nginx's proxy_next_upstream timeout
   std::vector<int> on_statuses = {502, 503, 504};
   Duration backoff_base = 25ms;
   Duration backoff_max = 250ms;
