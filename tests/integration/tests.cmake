@@ -1,0 +1,30 @@
+# Integration tests: black-box tests of the pier binary (Python 3 stdlib), one ctest test per file.
+#
+# RESOURCE_LOCK: the files are timing-sensitive (timeouts, least-connections, RSS) and this is a
+# 2-core machine, so they never run at the same time as each other under `ctest -j`.
+# -B: no __pycache__ in the source tree.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+set(PIER_IT_DIR ${PROJECT_SOURCE_DIR}/tests/integration)
+
+add_test(NAME integration.harness         COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_harness.py          WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.config          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_config.py           WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.proxying        COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_proxying.py         WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.http_rules      COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_http_rules.py       WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.bad_input       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_bad_input.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.balancing       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_balancing.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.pooling         COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_pooling.py          WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.retries_timeouts COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_retries_timeouts.py WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.health          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_health.py           WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.streaming       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_streaming.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.lifecycle       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_lifecycle.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+
+set(PIER_IT_TESTS
+  integration.harness integration.config integration.proxying integration.http_rules
+  integration.bad_input integration.balancing integration.pooling integration.retries_timeouts
+  integration.health integration.streaming integration.lifecycle)
+set_tests_properties(${PIER_IT_TESTS} PROPERTIES
+  ENVIRONMENT "PIER_BIN=$<TARGET_FILE:pier>;PIER_DEMO_BACKEND=${PROJECT_SOURCE_DIR}/tools/demo_backend.py"
+  TIMEOUT 300
+  LABELS integration
+  RESOURCE_LOCK pier_integration)
+set_tests_properties(integration.streaming PROPERTIES TIMEOUT 600)
