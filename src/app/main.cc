@@ -1,7 +1,7 @@
 // pier: flags, config load, workers, signals (SIGTERM/SIGINT drain and exit).
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -20,7 +20,8 @@ namespace {
 
 int check(const std::string& path) {
   auto result = pier::config::load_file(path);
-  for (const auto& e : result.errors) std::cerr << e << "\n";
+  for (const auto& e : result.errors)
+    std::cerr << e << "\n";
   if (!result.errors.empty()) {
     std::cerr << result.errors.size() << " error(s) in " << path << "\n";
     return 1;
@@ -36,7 +37,8 @@ pier::proxy::Server* g_server = nullptr;
 int serve(const std::string& path) {
   auto result = pier::config::load_file(path);
   if (!result.options) {
-    for (const auto& e : result.errors) spdlog::error("{}", e);
+    for (const auto& e : result.errors)
+      spdlog::error("{}", e);
     spdlog::error("not starting: {} error(s) in {}", result.errors.size(), path);
     return 1;
   }
@@ -67,13 +69,15 @@ int serve(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Pier: an HTTP reverse proxy with load balancing, pooling, retries and health checks"};
+  CLI::App app{
+      "Pier: an HTTP reverse proxy with load balancing, pooling, retries and health checks"};
   std::string config = "config/pier.yaml";
   std::string check_file;
   std::string log_level = "info";
   bool version = false;
   app.add_option("-c,--config", config, "config file to run with")->capture_default_str();
-  app.add_option("--check", check_file, "validate a config file, print every error, exit 1 on error");
+  app.add_option("--check", check_file,
+                 "validate a config file, print every error, exit 1 on error");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

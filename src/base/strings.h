@@ -5,7 +5,9 @@
 
 namespace pier {
 
-constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // Case-insensitive ASCII equality (header names, tokens).
 bool iequals(std::string_view a, std::string_view b);

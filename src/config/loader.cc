@@ -22,7 +22,9 @@ using upstream::ClusterOptions;
 std::string at(const std::string& path, std::size_t index) {
   return fmt::format("{}[{}]", path, index);
 }
-std::string key(const std::string& path, const char* k) { return path + "." + k; }
+std::string key(const std::string& path, const char* k) {
+  return path + "." + k;
+}
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" -> endpoint (names resolved once, at load).
 std::optional<asio::ip::tcp::endpoint> resolve(const std::string& text, std::string& why) {
@@ -126,9 +128,8 @@ void read_listeners(YamlReader& r, const YAML::Node& node, const std::string& pa
     r.only_keys(item, p, {"name", "address"});
     proxy::ListenerOptions listener;
     listener.name = fmt::format("listener{}", i);
-    r.optional(item, p, "name", [&](const YAML::Node& n, const std::string& kp) {
-      r.read(n, kp, listener.name);
-    });
+    r.optional(item, p, "name",
+               [&](const YAML::Node& n, const std::string& kp) { r.read(n, kp, listener.name); });
     if (YAML::Node a = item["address"]) {
       read_endpoint(r, a, key(p, "address"), listener.address, listener.endpoint);
     } else {
@@ -258,7 +259,8 @@ void read_retry(YamlReader& r, const YAML::Node& node, const std::string& path,
   });
   r.optional(node, path, "min_retries_per_second", [&](const YAML::Node& n, const std::string& p) {
     std::int64_t v = 0;
-    if (r.read_int(n, p, 0, 100000, v)) retry.min_retries_per_second = static_cast<std::uint32_t>(v);
+    if (r.read_int(n, p, 0, 100000, v))
+      retry.min_retries_per_second = static_cast<std::uint32_t>(v);
   });
 }
 
@@ -360,9 +362,8 @@ void read_upstream(YamlReader& r, const YAML::Node& node, const std::string& pat
              [&](const YAML::Node& n, const std::string& p) { read_retry(r, n, p, c.retry); });
   r.optional(node, path, "health",
              [&](const YAML::Node& n, const std::string& p) { read_health(r, n, p, c.health); });
-  r.optional(node, path, "outlier", [&](const YAML::Node& n, const std::string& p) {
-    read_outlier(r, n, p, c.outlier);
-  });
+  r.optional(node, path, "outlier",
+             [&](const YAML::Node& n, const std::string& p) { read_outlier(r, n, p, c.outlier); });
 }
 
 void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
@@ -375,7 +376,8 @@ void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
     r.optional(m, mp, "host", [&](const YAML::Node& n, const std::string& p) {
       std::string host;
       if (!r.read(n, p, host)) return;
-      for (char& ch : host) ch = ascii_lower(ch);
+      for (char& ch : host)
+        ch = ascii_lower(ch);
       if (host == "*") {
         route.host_kind = proxy::HostMatchKind::Any;
       } else if (host.starts_with("*.") && host.size() > 2) {

@@ -25,7 +25,8 @@ std::vector<std::string> YamlReader::errors() const {
     return a.line != b.line ? a.line < b.line : a.column < b.column;
   });
   std::vector<std::string> out;
-  for (auto& e : sorted) out.push_back(std::move(e.text));
+  for (auto& e : sorted)
+    out.push_back(std::move(e.text));
   return out;
 }
 
@@ -46,10 +47,12 @@ void YamlReader::only_keys(const YAML::Node& map, const std::string& path,
   for (const auto& entry : map) {
     std::string key = entry.first.Scalar();
     bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
+    for (std::string_view a : allowed)
+      known = known || a == key;
     if (known) continue;
     std::string list;
-    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    for (std::string_view a : allowed)
+      list += (list.empty() ? "" : ", ") + std::string(a);
     error(entry.first, path.empty() ? key : path + "." + key,
           "unknown key (expected one of: " + list + ")");
   }

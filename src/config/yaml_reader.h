@@ -37,8 +37,8 @@ class YamlReader {
   bool read_duration(const YAML::Node& node, const std::string& path, Duration& out);
   bool read_size(const YAML::Node& node, const std::string& path, std::uint64_t& out);
   bool read_percent(const YAML::Node& node, const std::string& path, double& out);
-  bool read_int(const YAML::Node& node, const std::string& path, std::int64_t min,
-                std::int64_t max, std::int64_t& out);
+  bool read_int(const YAML::Node& node, const std::string& path, std::int64_t min, std::int64_t max,
+                std::int64_t& out);
 
   // Helpers for optional keys of a map: read only when the key is present.
   template <class Fn>

@@ -26,8 +26,8 @@ ChunkedDecoder::Step ChunkedDecoder::next(std::string_view in) {
   Step step;
   while (step.consumed < in.size() && state_ != State::Done && state_ != State::Failed) {
     if (state_ == State::Data) {
-      std::size_t n = static_cast<std::size_t>(
-          std::min<std::uint64_t>(remaining_, in.size() - step.consumed));
+      std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size() - step.consumed));
       step.data = in.substr(step.consumed, n);
       step.consumed += n;
       remaining_ -= n;
@@ -53,13 +53,27 @@ bool ChunkedDecoder::step_byte(char c) {
       if (size_digits_ == 0) return fail("invalid chunk size");
       if (c == '\r') {
         state_ = State::SizeLf;
-      } else if (c == ';' || c == ' ' || c == '\t') {
-        state_ = State::Extension;  // BWS before ';' is tolerated as RFC 9112 §7.1.1 allows
+      } else if (c == ';') {
+        state_ = State::Extension;
+      } else if (c == ' ' || c == '\t') {
+        state_ = State::SizeBws;  // BWS before ';' is tolerated as RFC 9112 §7.1.1 allows
       } else {
         return fail("invalid chunk size");
       }
       return true;
     }
+    case State::SizeBws:
+      // Only more BWS, the extension or the line's end: "5 6" must not pass as size 5.
+      if (c == '\r') {
+        state_ = State::SizeLf;
+      } else if (c == ';') {
+        state_ = State::Extension;
+      } else if (c != ' ' && c != '\t') {
+        return fail("invalid chunk size");
+      } else if (++line_extra_ > kMaxLineExtra) {
+        return fail("chunk extension too long");
+      }
+      return true;
     case State::Extension:
       if (c == '\r') {
         state_ = State::SizeLf;

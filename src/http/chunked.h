@@ -31,6 +31,7 @@ class ChunkedDecoder {
  private:
   enum class State {
     Size,          // hex digits of the chunk size
+    SizeBws,       // whitespace after the size, before ';' or CR
     Extension,     // after the size: ";ext..." up to CR
     SizeLf,        // LF after the size line's CR
     Data,          // chunk data
@@ -47,7 +48,7 @@ class ChunkedDecoder {
   bool fail(std::string_view why);
   bool step_byte(char c);  // one framing byte; false when the state became Failed
 
-  static constexpr int kMaxSizeDigits = 15;         // < 2^60: no overflow
+  static constexpr int kMaxSizeDigits = 15;           // < 2^60: no overflow
   static constexpr std::size_t kMaxLineExtra = 4096;  // extensions and one trailer line
   static constexpr std::size_t kMaxTrailerBytes = 16384;
 

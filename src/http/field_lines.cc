@@ -9,7 +9,9 @@ namespace pier::http::detail {
 namespace {
 
 // field-vchar / SP / HTAB (RFC 9110 §5.5); CTLs, including NUL, bare CR and DEL, are refused.
-bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+bool is_value_char(unsigned char c) {
+  return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
 
 }  // namespace
 

@@ -9,11 +9,11 @@
 namespace pier::http {
 
 enum class ScanStatus {
-  Incomplete,    // need more bytes
-  Complete,      // head_size() bytes form the head, blank line included
-  LineTooLong,   // the first line exceeds max_first_line (414 for requests)
-  HeadTooLarge,  // no blank line within max_head bytes (431 for requests)
-  BadLineEnding, // a line ended in a bare LF (400)
+  Incomplete,     // need more bytes
+  Complete,       // head_size() bytes form the head, blank line included
+  LineTooLong,    // the first line exceeds max_first_line (414 for requests)
+  HeadTooLarge,   // no blank line within max_head bytes (431 for requests)
+  BadLineEnding,  // a line ended in a bare LF (400)
 };
 
 class HeadScanner {

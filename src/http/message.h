@@ -43,11 +43,11 @@ struct MessageCommon {
 struct RequestHead : MessageCommon {
   std::string_view method_token;
   Method method = Method::Other;
-  std::string_view target;     // origin-form path and query ("/a?b"), or "*"
-  std::string_view host;       // from Host, or from an absolute-form target
-  std::string_view scheme;     // only for absolute-form targets
+  std::string_view target;  // origin-form path and query ("/a?b"), or "*"
+  std::string_view host;    // from Host, or from an absolute-form target
+  std::string_view scheme;  // only for absolute-form targets
   bool expect_continue = false;
-  bool upgrade = false;        // Connection: upgrade plus an Upgrade header
+  bool upgrade = false;  // Connection: upgrade plus an Upgrade header
 
   void clear() {
     clear_common();

@@ -11,7 +11,9 @@ using detail::parse_field_lines;
 using detail::parse_version;
 using detail::read_connection;
 
-bool is_target_char(unsigned char c) { return c > 0x20 && c < 0x7f; }
+bool is_target_char(unsigned char c) {
+  return c > 0x20 && c < 0x7f;
+}
 
 bool is_host_char(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;

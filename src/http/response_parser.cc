@@ -31,7 +31,9 @@ ParseError parse_status_line(std::string_view line, ResponseHead& out) {
   return {};
 }
 
-bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+bool status_has_body(int status) {
+  return status >= 200 && status != 204 && status != 304;
+}
 
 // RFC 9112 §6.3, with the ambiguous cases treated as errors rather than guessed.
 ParseError read_framing(Method request_method, ResponseHead& out) {
@@ -42,7 +44,8 @@ ParseError read_framing(Method request_method, ResponseHead& out) {
     has_te = true;
     CommaList list(h.value);
     std::string_view coding;
-    while (list.next(coding)) final_chunked = iequals(coding, "chunked");
+    while (list.next(coding))
+      final_chunked = iequals(coding, "chunked");
   }
   bool has_cl = false;
   if (auto e = collect_content_length(out.headers, has_cl, out.content_length)) {

@@ -9,7 +9,7 @@
 namespace pier::http {
 
 // `head` is a complete head. `request_method` decides framing: a response to HEAD has no body.
-ParseError parse_response_head(std::string_view head, Method request_method, std::size_t max_headers,
-                               ResponseHead& out);
+ParseError parse_response_head(std::string_view head, Method request_method,
+                               std::size_t max_headers, ResponseHead& out);
 
 }  // namespace pier::http

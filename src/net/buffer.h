@@ -16,7 +16,8 @@ class BufferPool {
   BufferPool(std::size_t block_size, std::size_t max_cached)
       : block_size_(block_size), max_cached_(max_cached) {}
   ~BufferPool() {
-    for (char* b : free_) delete[] b;
+    for (char* b : free_)
+      delete[] b;
   }
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;

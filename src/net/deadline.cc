@@ -48,7 +48,8 @@ void DeadlineSweeper::sweep() {
     d.at = TimePoint::max();  // fire once; the owner re-arms if it goes on
     if (d.on_expire != nullptr) d.on_expire(d.context);
   });
-  for (auto& hook : tick_hooks_) hook(now);
+  for (auto& hook : tick_hooks_)
+    hook(now);
 }
 
 }  // namespace pier::net

@@ -10,9 +10,11 @@
 namespace pier::proxy {
 
 struct ClientFacts {
-  std::string_view address;   // the peer's IP as text
-  bool trusted = false;       // the peer is in trusted_proxies: keep its X-Forwarded-* headers
+  std::string_view address;  // the peer's IP as text
+  bool trusted = false;      // the peer is in trusted_proxies: keep its X-Forwarded-* headers
   std::string_view proto = "http";
+  std::string_view
+      fallback_host;  // Host for requests that carry none (HTTP/1.0): the upstream's name
 };
 
 // The request to send upstream: origin-form target, HTTP/1.1, hop-by-hop headers and those named

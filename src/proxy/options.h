@@ -16,13 +16,13 @@ namespace pier::proxy {
 using namespace std::chrono_literals;
 
 struct HttpOptions {
-  std::size_t max_request_line = 8 * 1024;    // -> 414
-  std::size_t max_header_bytes = 16 * 1024;   // -> 431; also the size of each I/O buffer
-  std::size_t max_headers = 100;              // -> 431
-  std::uint64_t max_body = 1ull << 30;        // -> 413
-  Duration request_head_timeout = 10s;        // -> 408
+  std::size_t max_request_line = 8 * 1024;   // -> 414
+  std::size_t max_header_bytes = 16 * 1024;  // -> 431; also the size of each I/O buffer
+  std::size_t max_headers = 100;             // -> 431
+  std::uint64_t max_body = 1ull << 30;       // -> 413
+  Duration request_head_timeout = 10s;       // -> 408
   Duration keepalive_timeout = 60s;
-  std::string via = "pier";                   // "" = no Via header
+  std::string via = "pier";  // "" = no Via header
 };
 
 struct ListenerOptions {
@@ -35,9 +35,9 @@ enum class HostMatchKind { Any, Exact, Suffix };
 
 struct RouteOptions {
   HostMatchKind host_kind = HostMatchKind::Any;
-  std::string host;         // lower case; for Suffix the part after "*", e.g. ".example.com"
+  std::string host;  // lower case; for Suffix the part after "*", e.g. ".example.com"
   std::string path_prefix = "/";
-  std::string upstream;     // cluster name
+  std::string upstream;  // cluster name
   std::size_t cluster_index = 0;
 };
 

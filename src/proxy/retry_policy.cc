@@ -31,9 +31,13 @@ bool may_retry(const upstream::RetryOptions& options, const AttemptOutcome& outc
 Duration retry_backoff(const upstream::RetryOptions& options, std::uint32_t retry_number,
                        balancing::Rng& rng) {
   std::uint32_t shift = std::min<std::uint32_t>(retry_number > 0 ? retry_number - 1 : 0, 20);
-  Duration ceiling = std::min<Duration>(options.backoff_base * (1ll << shift), options.backoff_max);
+  // base * 2^shift, compared by shifting max down: the product can overflow for long bases.
+  Duration ceiling = options.backoff_base.count() <= (options.backoff_max.count() >> shift)
+                         ? options.backoff_base * (std::int64_t{1} << shift)
+                         : options.backoff_max;
   if (ceiling <= Duration::zero()) return Duration::zero();
-  return Duration(static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(ceiling.count()) + 1)));
+  return Duration(
+      static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(ceiling.count()) + 1)));
 }
 
 }  // namespace pier::proxy

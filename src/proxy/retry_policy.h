@@ -18,8 +18,8 @@ enum class Failure {
   Status,          // a response whose status is in retry.on
 };
 
-enum class Reached { No, Yes };         // did any byte of the request reach the backend?
-enum class Replayable { No, Yes };      // can the request body be sent again?
+enum class Reached { No, Yes };     // did any byte of the request reach the backend?
+enum class Replayable { No, Yes };  // can the request body be sent again?
 
 struct AttemptOutcome {
   Failure failure;

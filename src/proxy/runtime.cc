@@ -17,19 +17,20 @@ ClusterLocal::ClusterLocal(net::Worker& worker, upstream::Cluster& c, std::uint6
     pools.push_back(
         std::make_unique<upstream::ConnectionPool>(worker.io(), *backend, c.options().pool));
   }
-  for (std::size_t i = 0; i < targets.size(); ++i) targets[i].weight = c.backends()[i]->weight();
+  for (std::size_t i = 0; i < targets.size(); ++i)
+    targets[i].weight = c.backends()[i]->weight();
 }
 
 WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
     : worker(w), runtime(std::move(rt)), rng(0x5eed + w.index() * 7919) {
   for (const auto& cluster : runtime->clusters) {
-    clusters.push_back(
-        std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
+    clusters.push_back(std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
   }
   // Idle pooled connections older than idle_timeout are closed even when no request comes.
   w.deadlines().on_tick([this](TimePoint now) {
     for (auto& local : clusters) {
-      for (auto& pool : local->pools) pool->prune(now);
+      for (auto& pool : local->pools)
+        pool->prune(now);
     }
   });
 }

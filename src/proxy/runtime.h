@@ -41,7 +41,6 @@ struct WorkerContext {
   std::shared_ptr<const Runtime> runtime;
   std::vector<std::unique_ptr<ClusterLocal>> clusters;
   balancing::Rng rng;
-  std::size_t active_requests = 0;  // requests being proxied now (drain waits for zero)
   std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
   bool draining = false;
 };

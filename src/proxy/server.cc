@@ -57,7 +57,9 @@ Server::Server(std::shared_ptr<const Runtime> runtime) : runtime_(std::move(runt
   }
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::open_listeners(std::size_t worker_index) {
   net::Worker& worker = *workers_[worker_index];
@@ -74,22 +76,26 @@ void Server::open_listeners(std::size_t worker_index) {
       a.bind(listener.endpoint);
       a.listen(asio::socket_base::max_listen_connections);
     } catch (const std::system_error& e) {
-      throw std::system_error(e.code(), "listener " + listener.name + " (" + listener.address + ")");
+      throw std::system_error(e.code(),
+                              "listener " + listener.name + " (" + listener.address + ")");
     }
     acceptors_.push_back(std::move(acceptor));
   }
 }
 
 void Server::start() {
-  for (std::size_t i = 0; i < workers_.size(); ++i) open_listeners(i);
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    open_listeners(i);
   for (auto& acceptor : acceptors_) {
     asio::co_spawn(acceptor->socket.get_executor(), accept_loop(acceptor->ctx, acceptor->socket),
                    asio::detached);
   }
   std::vector<upstream::Cluster*> clusters;
-  for (const auto& c : runtime_->clusters) clusters.push_back(c.get());
+  for (const auto& c : runtime_->clusters)
+    clusters.push_back(c.get());
   upstream::start_health_checks(workers_.front()->io(), clusters);
-  for (auto& worker : workers_) worker->start();
+  for (auto& worker : workers_)
+    worker->start();
   for (const ListenerOptions& listener : runtime_->options.listeners) {
     spdlog::info("listening on {} ({}) with {} worker(s)", listener.address, listener.name,
                  workers_.size());
@@ -115,20 +121,24 @@ std::size_t Server::drain() {
       promise->set_value();
     });
   }
-  for (auto& f : done) f.wait();
+  for (auto& f : done)
+    f.wait();
 
   auto give_up = std::chrono::steady_clock::now() + runtime_->options.shutdown_timeout;
   for (;;) {
     std::size_t open = 0;
-    for (auto& ctx : contexts_) open += ctx->open_sessions.load(std::memory_order_relaxed);
+    for (auto& ctx : contexts_)
+      open += ctx->open_sessions.load(std::memory_order_relaxed);
     if (open == 0 || std::chrono::steady_clock::now() >= give_up) return open;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
 void Server::stop() {
-  for (auto& worker : workers_) worker->stop();
-  for (auto& worker : workers_) worker->join();
+  for (auto& worker : workers_)
+    worker->stop();
+  for (auto& worker : workers_)
+    worker->join();
 }
 
 }  // namespace pier::proxy

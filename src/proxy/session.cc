@@ -23,7 +23,8 @@ Session::Session(WorkerContext& ctx, tcp::socket socket, const tcp::endpoint& pe
       client_(std::move(socket)),
       in_(ctx.worker.buffers()),
       up_(ctx.worker.buffers()),
-      request_scanner_(runtime_.options.http.max_request_line, runtime_.options.http.max_header_bytes),
+      request_scanner_(runtime_.options.http.max_request_line,
+                       runtime_.options.http.max_header_bytes),
       response_scanner_(ctx.worker.buffers().block_size(), ctx.worker.buffers().block_size()) {
   asio::ip::address address = peer.address();
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -77,13 +78,10 @@ asio::awaitable<void> Session::run() {
     if (!co_await wait_for_request(first)) break;
     first = false;
     if (!co_await read_request_head()) break;
-    ctx_.active_requests++;
     Next next = co_await handle_request();
-    ctx_.active_requests--;
     if (next == Next::Close || ctx_.draining) break;
   }
   disarm();
-  if (conn_) conn_.reset();
   client_.shutdown(tcp::socket::shutdown_send, ignored);
   client_.close(ignored);
 }
@@ -109,7 +107,8 @@ asio::awaitable<bool> Session::read_request_head() {
   for (;;) {
     if (!scanning) {
       // RFC 9112 §2.2: ignore empty lines before the request line.
-      while (in_.readable().starts_with("\r\n")) in_.consume(2);
+      while (in_.readable().starts_with("\r\n"))
+        in_.consume(2);
       scanning = !in_.empty() && in_.readable() != "\r";
     }
     if (scanning) {
@@ -205,8 +204,7 @@ void Session::measure_buffered_body() {
   }
 }
 
-upstream::Backend* Session::select_upstream(ClusterLocal& local,
-                                            const balancing::TriedSet& tried) {
+upstream::Backend* Session::select_upstream(ClusterLocal& local, const balancing::TriedSet& tried) {
   TimePoint now = Clock::now();
   auto& backends = local.cluster->backends();
   for (std::size_t i = 0; i < backends.size(); ++i) {
@@ -222,10 +220,10 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   const upstream::ClusterOptions& options = local.cluster->options();
   TimePoint start = Clock::now();
   total_timed_out_ = false;
-  total_deadline_ = options.timeouts.total > Duration::zero() ? start + options.timeouts.total
-                                                              : TimePoint::max();
+  total_deadline_ =
+      options.timeouts.total > Duration::zero() ? start + options.timeouts.total : TimePoint::max();
   local.budget.record_request(start);
-  ClientFacts client{peer_text_, peer_trusted_, "http"};
+  ClientFacts client{peer_text_, peer_trusted_, "http", local.cluster->name()};
   build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_);
   in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
   measure_buffered_body();
@@ -254,10 +252,10 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
     if (last.reached == Reached::No && last.status != 503) {
       backend->record_failure(Clock::now());
     }
-    Replayable replayable = body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes
-                                                                        : Replayable::No;
-    AttemptOutcome outcome{last.failure, last.status, attempts, last.reached, replayable,
-                           request_.method};
+    Replayable replayable =
+        body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
+    AttemptOutcome outcome{last.failure, last.status, attempts,
+                           last.reached, replayable,  request_.method};
     bool retry = result.retry_granted ||
                  (may_retry(options.retry, outcome) && local.budget.try_spend(Clock::now()));
     if (!retry) break;
@@ -298,7 +296,8 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
       release_upstream(pool, upstream::Reuse::No);
       bool large = sent == BodySend::TooLarge;
       co_return AttemptResult{
-          true, false,
+          true,
+          false,
           co_await send_error(large ? 413 : 400,
                               large ? "request body too large" : "malformed chunked request body",
                               http::Close::Yes),
@@ -334,14 +333,14 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
     backend.record_success();
   }
   if (options.retry.retries_status(response_.status)) {
-    Replayable replayable = body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes
-                                                                        : Replayable::No;
-    AttemptOutcome outcome{Failure::Status, response_.status, attempts_done, Reached::Yes,
-                           replayable, request_.method};
+    Replayable replayable =
+        body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
+    AttemptOutcome outcome{Failure::Status, response_.status, attempts_done,
+                           Reached::Yes,    replayable,       request_.method};
     if (may_retry(options.retry, outcome) && local.budget.try_spend(now)) {
       release_upstream(pool, upstream::Reuse::No);
-      co_return AttemptResult{false, true, Next::Close,
-                              {Failure::Status, 502, "retried status", Reached::Yes}};
+      co_return AttemptResult{
+          false, true, Next::Close, {Failure::Status, 502, "retried status", Reached::Yes}};
     }
   }
   if (response_.status == 101) co_return AttemptResult{true, false, co_await tunnel(pool), {}};
@@ -414,8 +413,7 @@ asio::awaitable<Session::BodySend> Session::send_request() {
   arm(Phase::Body, options.timeouts.idle);
   std::string_view first_body = in_.readable().substr(
       0, body_complete_in_buffer_ ? static_cast<std::size_t>(body_buffered_) : 0);
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_),
-                                            asio::buffer(first_body)};
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
   auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
   if (timed_out_) co_return BodySend::Timeout;
   if (ec) co_return BodySend::UpstreamFailed;
@@ -456,8 +454,8 @@ asio::awaitable<Session::BodySend> Session::stream_request_body() {
     if (take > 0) {
       body_streamed_ = true;
       arm(Phase::Body, options.timeouts.idle);
-      auto [ec, n] = co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take),
-                                                kNoThrow);
+      auto [ec, n] =
+          co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take), kNoThrow);
       if (timed_out_) co_return BodySend::Timeout;
       if (ec) co_return BodySend::UpstreamFailed;
       in_.consume(take);
@@ -515,15 +513,15 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
         asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
     if (timed_out_) {
       up_.release();
-      co_return AttemptFailure{Failure::Timeout, 504,
-                               total_timed_out_ ? "request timed out" : "upstream response timed out",
-                               Reached::Yes};
+      co_return AttemptFailure{
+          Failure::Timeout, 504,
+          total_timed_out_ ? "request timed out" : "upstream response timed out", Reached::Yes};
     }
     if (ec) {
       up_.release();
-      co_return AttemptFailure{Failure::Reset, 502,
-                               got_bytes ? "upstream closed mid-head" : "upstream closed the connection",
-                               Reached::Yes};
+      co_return AttemptFailure{
+          Failure::Reset, 502,
+          got_bytes ? "upstream closed mid-head" : "upstream closed the connection", Reached::Yes};
     }
     got_bytes = true;
     up_.commit(n);
@@ -636,8 +634,8 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   auto [ec1, n1] = co_await asio::async_write(client_, head, kNoThrow);
   up_.consume(up_.size());
   if (!ec1 && !in_.empty()) {
-    auto [ec2, n2] = co_await asio::async_write(conn_->socket, asio::buffer(in_.readable()),
-                                                kNoThrow);
+    auto [ec2, n2] =
+        co_await asio::async_write(conn_->socket, asio::buffer(in_.readable()), kNoThrow);
     in_.consume(in_.size());
     ec1 = ec2;
   }
@@ -647,10 +645,11 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   }
   in_.ensure_block();
   // Two pumps on one coroutine each; when one direction ends, the other is closed with it.
-  auto pump = [this, idle](tcp::socket& from, tcp::socket& to, net::Buffer& buf) -> asio::awaitable<void> {
+  auto pump = [this, idle](tcp::socket& from, tcp::socket& to,
+                           net::Buffer& buf) -> asio::awaitable<void> {
     for (;;) {
-      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()),
-                                                   kNoThrow);
+      auto [ec, n] =
+          co_await from.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()), kNoThrow);
       if (ec || timed_out_) break;
       arm(Phase::Body, idle);
       auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.write_ptr(), n), kNoThrow);

@@ -37,12 +37,12 @@ class Session {
   // How one attempt on one backend ended when it did not produce the final response.
   struct AttemptFailure {
     Failure failure;
-    int status;                // what the client gets if there is no retry
+    int status;  // what the client gets if there is no retry
     std::string_view detail;
     Reached reached;
   };
   struct AttemptResult {
-    bool done = false;         // the client got its response (or is gone)
+    bool done = false;           // the client got its response (or is gone)
     bool retry_granted = false;  // attempt() already decided to retry (and spent the budget)
     Next next = Next::Close;
     AttemptFailure failure{};
@@ -82,8 +82,8 @@ class Session {
   std::string peer_text_;
   bool peer_trusted_ = false;
 
-  net::Buffer in_;   // bytes from the client
-  net::Buffer up_;   // bytes from the upstream
+  net::Buffer in_;  // bytes from the client
+  net::Buffer up_;  // bytes from the upstream
   http::HeadScanner request_scanner_;
   http::HeadScanner response_scanner_;
   http::RequestHead request_;
@@ -96,10 +96,10 @@ class Session {
   // be streamed from the client.
   std::uint64_t body_buffered_ = 0;
   bool body_complete_in_buffer_ = true;
-  bool body_streamed_ = false;       // bytes beyond the buffer were read: no replay possible
+  bool body_streamed_ = false;  // bytes beyond the buffer were read: no replay possible
   bool body_fully_sent_ = false;
   bool sent_continue_ = false;
-  bool body_malformed_ = false;     // chunked framing already known to be broken
+  bool body_malformed_ = false;  // chunked framing already known to be broken
 
   upstream::UpstreamConnectionPtr conn_;
   net::Deadline deadline_;

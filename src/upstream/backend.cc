@@ -11,15 +11,14 @@ bool Backend::ejected(TimePoint now) const {
   return until != 0 && now.time_since_epoch().count() < until;
 }
 
-bool Backend::usable(TimePoint now) const {
+bool Backend::usable(TimePoint now) {
   if (!healthy()) return false;
   std::int64_t until = ejected_until_.load(std::memory_order_relaxed);
   if (until == 0) return true;
   if (now.time_since_epoch().count() < until) return false;
   // The ejection is over: the first worker to notice announces it, once.
-  auto* self = const_cast<Backend*>(this);
-  if (self->ejected_until_.compare_exchange_strong(until, 0, std::memory_order_relaxed)) {
-    self->ejection_logged_.store(false, std::memory_order_relaxed);
+  if (ejected_until_.compare_exchange_strong(until, 0, std::memory_order_relaxed)) {
+    ejection_logged_.store(false, std::memory_order_relaxed);
     spdlog::info("upstream {}: backend {} returns from ejection", cluster_->name(), name());
   }
   return true;

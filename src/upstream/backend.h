@@ -26,7 +26,8 @@ class alignas(64) Backend {  // its own cache line: workers write in_flight conc
   Cluster& cluster() const { return *cluster_; }
 
   // Usable = healthy by active checks and not ejected by passive detection.
-  bool usable(TimePoint now) const;
+  // Not const: the first caller to see an ejection expire ends it (and logs that once).
+  bool usable(TimePoint now);
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   bool ejected(TimePoint now) const;
 

@@ -14,15 +14,11 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   }
 }
 
-bool Cluster::any_usable(TimePoint now) const {
-  return std::any_of(backends_.begin(), backends_.end(),
-                     [now](const auto& b) { return b->usable(now); });
-}
-
 void Cluster::maybe_eject(Backend& b, TimePoint now) {
   if (b.ejected(now)) return;
   std::size_t ejected = 0;
-  for (const auto& other : backends_) ejected += other->ejected(now) ? 1 : 0;
+  for (const auto& other : backends_)
+    ejected += other->ejected(now) ? 1 : 0;
   double limit = options_.outlier.max_ejection_percent * static_cast<double>(backends_.size());
   if (static_cast<double>(ejected + 1) > std::floor(limit + 1e-9)) return;
   if (b.ejection_logged_.exchange(true, std::memory_order_relaxed)) return;  // another worker won

@@ -22,7 +22,6 @@ class Cluster {
 
   // Ejects `b` unless that would put more than max_ejection_percent of the cluster out.
   void maybe_eject(Backend& b, TimePoint now);
-  bool any_usable(TimePoint now) const;
 
  private:
   ClusterOptions options_;

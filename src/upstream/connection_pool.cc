@@ -81,8 +81,7 @@ void ConnectionPool::prune(TimePoint now) {
 void ConnectionPool::close(UpstreamConnectionPtr conn) {
   std::error_code ignored;
   conn->socket.close(ignored);
-  backend_->release_connection();
-}
+}  // the connection's destructor gives its max_connections slot back
 
 void ConnectionPool::remove_waiter(asio::steady_timer& timer) {
   auto it = std::find(waiters_.begin(), waiters_.end(), &timer);

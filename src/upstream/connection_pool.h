@@ -20,12 +20,17 @@ namespace pier::upstream {
 
 class ConnectionPool;
 
+// Counts in its backend's open_connections for as long as it exists (ConnectionPool::reserve_new
+// took the slot), so max_connections stays right however the connection ends.
 struct UpstreamConnection {
   UpstreamConnection(asio::io_context& io, Backend& b) : socket(io), backend(&b) {}
+  ~UpstreamConnection() { backend->release_connection(); }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
   asio::ip::tcp::socket socket;
   Backend* backend;
-  bool reused = false;            // taken from the idle pool rather than freshly connected
-  std::uint64_t idle_epoch = 0;   // tells a stale idle-watch completion from a current one
+  bool reused = false;           // taken from the idle pool rather than freshly connected
+  std::uint64_t idle_epoch = 0;  // tells a stale idle-watch completion from a current one
   TimePoint idle_since{};
 };
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;

@@ -62,8 +62,8 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
     if (status == http::ScanStatus::Incomplete) continue;
     if (status != http::ScanStatus::Complete) co_return finish(false, "malformed response");
     http::ResponseHead head;
-    auto error = http::parse_response_head({buf.data(), scanner.head_size()}, http::Method::Get,
-                                           100, head);
+    auto error =
+        http::parse_response_head({buf.data(), scanner.head_size()}, http::Method::Get, 100, head);
     if (error) co_return finish(false, std::string(error.reason));
     bool passed = head.status >= options.expect_min && head.status <= options.expect_max;
     co_return finish(passed, "status " + std::to_string(head.status));

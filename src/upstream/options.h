@@ -22,7 +22,7 @@ struct BackendOptions {
 };
 
 struct PoolOptions {
-  std::size_t max_idle = 64;        // per backend per worker
+  std::size_t max_idle = 64;  // per backend per worker
   Duration idle_timeout = 60s;
   std::size_t max_connections = 0;  // per backend across workers; 0 = unlimited
   std::size_t queue_size = 1024;    // waiters per backend per worker

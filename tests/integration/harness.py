@@ -51,6 +51,9 @@ STOP_TIMEOUT = 8.0         # SIGTERM -> exit, before SIGKILL (default shutdown_t
 # The demo backend's body pattern for `size=N`.
 PATTERN = b'abcdefghijklmnopqrstuvwxyz\n'
 
+# What AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer print when they find a bug.
+SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:')
+
 # Signals that mean the process crashed rather than was stopped.
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 
@@ -894,6 +897,7 @@ class PierTestCase(unittest.TestCase):
         for c in self._conns:
             c.close()
         crashed_before = p.proc.poll() is not None and not p.expected_exit
+        stopped_by_test = p.expected_exit
         code, killed = p.stop()
         if killed:
             sys.stderr.write('\n[harness] pier (pid %d) did not exit within %.0fs of SIGTERM; '
@@ -904,6 +908,16 @@ class PierTestCase(unittest.TestCase):
         if code is not None and code < 0 and -code in CRASH_SIGNALS:
             raise AssertionError('pier (pid %d) died of signal %d; stderr:\n%s'
                                  % (p.pid, -code, tail(p.stderr_text(), 60)))
+        # SIGTERM must end in a clean exit 0; a sanitizer report (even one that lets the process
+        # go on, like UBSan's, or LeakSanitizer's at exit) fails the test that triggered it.
+        stderr = p.stderr_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in stderr:
+                raise AssertionError('pier (pid %d) reported %r; stderr:\n%s'
+                                     % (p.pid, marker, tail(stderr, 80)))
+        if not killed and not stopped_by_test and code not in (0, None):
+            raise AssertionError('pier (pid %d) exited with %d after SIGTERM; stderr:\n%s'
+                                 % (p.pid, code, tail(stderr, 60)))
 
     def _stop_backend(self, b):
         b.stop(5)
