@@ -42,6 +42,15 @@ int serve(const std::string& path) {
     spdlog::error("not starting: {} error(s) in {}", result.errors.size(), path);
     return 1;
   }
+  // Signals are caught before any listener exists: a SIGTERM that arrives right after the port
+  // opens must drain, not kill the process with the default action.
+  asio::io_context signals_io;
+  asio::signal_set signals(signals_io, SIGTERM, SIGINT);
+  signals.async_wait([](const std::error_code&, int signal) {
+    spdlog::info("received {}: draining (up to the shutdown_timeout)",
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+
   auto runtime = std::make_shared<const pier::proxy::Runtime>(std::move(*result.options));
   g_server = new pier::proxy::Server(runtime);
   try {
@@ -52,12 +61,6 @@ int serve(const std::string& path) {
   }
   spdlog::info("pier {} started with {}", PIER_VERSION, path);
 
-  asio::io_context signals_io;
-  asio::signal_set signals(signals_io, SIGTERM, SIGINT);
-  signals.async_wait([](const std::error_code&, int signal) {
-    spdlog::info("received {}: draining (up to the shutdown_timeout)",
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
-  });
   signals_io.run();
   std::size_t left = g_server->drain();
   if (left > 0) spdlog::warn("shutdown timeout: closing {} connection(s) still open", left);
