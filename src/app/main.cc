@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -46,10 +49,6 @@ int serve(const std::string& path) {
   // opens must drain, not kill the process with the default action.
   asio::io_context signals_io;
   asio::signal_set signals(signals_io, SIGTERM, SIGINT);
-  signals.async_wait([](const std::error_code&, int signal) {
-    spdlog::info("received {}: draining (up to the shutdown_timeout)",
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
-  });
 
   auto runtime = std::make_shared<const pier::proxy::Runtime>(std::move(*result.options));
   g_server = new pier::proxy::Server(runtime);
@@ -61,6 +60,23 @@ int serve(const std::string& path) {
   }
   spdlog::info("pier {} started with {}", PIER_VERSION, path);
 
+  // Memory that bursts of connections freed goes back to the system instead of staying in the
+  // allocator's free lists (the workers trim their own pools each second; this trims malloc).
+  asio::steady_timer trim_timer(signals_io);
+  std::function<void()> schedule_trim = [&] {
+    trim_timer.expires_after(std::chrono::seconds(1));
+    trim_timer.async_wait([&](const std::error_code& ec) {
+      if (ec) return;
+      malloc_trim(0);
+      schedule_trim();
+    });
+  };
+  schedule_trim();
+  signals.async_wait([&](const std::error_code&, int signal) {
+    spdlog::info("received {}: draining (up to the shutdown_timeout)",
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    trim_timer.cancel();
+  });
   signals_io.run();
   std::size_t left = g_server->drain();
   if (left > 0) spdlog::warn("shutdown timeout: closing {} connection(s) still open", left);

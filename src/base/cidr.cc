@@ -28,6 +28,15 @@ std::optional<Ip16> parse_ip(std::string_view text) {
   return std::nullopt;
 }
 
+void format_ip(const Ip16& address, char* out, std::size_t size) {
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(address.data(), kMapped, 12) == 0) {
+    inet_ntop(AF_INET, address.data() + 12, out, static_cast<socklen_t>(size));
+  } else {
+    inet_ntop(AF_INET6, address.data(), out, static_cast<socklen_t>(size));
+  }
+}
+
 std::optional<Cidr> Cidr::parse(std::string_view text) {
   std::size_t slash = text.find('/');
   auto address = parse_ip(text.substr(0, slash));

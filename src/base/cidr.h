@@ -14,6 +14,10 @@ using Ip16 = std::array<std::uint8_t, 16>;
 
 std::optional<Ip16> parse_ip(std::string_view text);
 
+// Writes the address as text (IPv4-mapped addresses as plain IPv4) into out[0..size), terminated.
+// size must be at least 46 (INET6_ADDRSTRLEN). No allocation: it runs once per session.
+void format_ip(const Ip16& address, char* out, std::size_t size);
+
 struct Cidr {
   Ip16 network{};
   int prefix_bits = 0;  // counted on the 128-bit form

@@ -4,8 +4,11 @@
 // idle clients hold no buffer memory; a busy worker reuses a handful of blocks without malloc.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstring>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -13,17 +16,19 @@ namespace pier::net {
 
 class BufferPool {
  public:
+  // Blocks come straight from mmap, not from malloc: a burst of connections then leaves no
+  // fragmented heap behind, and trim() gives memory back to the system exactly.
   BufferPool(std::size_t block_size, std::size_t max_cached)
       : block_size_(block_size), max_cached_(max_cached) {}
   ~BufferPool() {
     for (char* b : free_)
-      delete[] b;
+      unmap(b);
   }
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
   char* acquire() {
-    if (free_.empty()) return new char[block_size_];
+    if (free_.empty()) return map();
     char* b = free_.back();
     free_.pop_back();
     return b;
@@ -32,12 +37,29 @@ class BufferPool {
     if (free_.size() < max_cached_) {
       free_.push_back(block);
     } else {
-      delete[] block;
+      unmap(block);
     }
   }
   std::size_t block_size() const { return block_size_; }
 
+  // Called about once a second: keeps `keep` spare blocks and unmaps the rest, so memory a burst
+  // needed returns to the system within a second of the burst.
+  void trim(std::size_t keep) {
+    while (free_.size() > keep) {
+      unmap(free_.back());
+      free_.pop_back();
+    }
+  }
+
  private:
+  char* map() {
+    void* p =
+        mmap(nullptr, block_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<char*>(p);
+  }
+  void unmap(char* block) { munmap(block, block_size_); }
+
   std::size_t block_size_;
   std::size_t max_cached_;
   std::vector<char*> free_;

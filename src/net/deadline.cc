@@ -44,6 +44,10 @@ void DeadlineSweeper::schedule() {
 void DeadlineSweeper::sweep() {
   TimePoint now = Clock::now();
   for_each([now](Deadline& d) {
+    if (d.soft_at <= now) {
+      d.soft_at = TimePoint::max();
+      if (d.on_soft != nullptr) d.on_soft(d.context);
+    }
     if (d.at > now) return;
     d.at = TimePoint::max();  // fire once; the owner re-arms if it goes on
     if (d.on_expire != nullptr) d.on_expire(d.context);

@@ -20,6 +20,9 @@ struct Deadline {
   TimePoint at = TimePoint::max();
   void (*on_expire)(void* context) = nullptr;
   void (*on_drain)(void* context) = nullptr;  // shutdown: close if idle
+  // A second, softer time: when it passes, on_soft is called once (an idle session goes cold).
+  TimePoint soft_at = TimePoint::max();
+  void (*on_soft)(void* context) = nullptr;
   void* context = nullptr;
 
   // Intrusive list links, owned by DeadlineSweeper.

@@ -32,6 +32,11 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
       for (auto& pool : local->pools)
         pool->prune(now);
     }
+    if (now - last_trim >= std::chrono::seconds(1)) {
+      last_trim = now;
+      worker.buffers().trim(kBuffersKept);
+      scratch.trim(kBuffersKept);
+    }
   });
 }
 

@@ -9,6 +9,7 @@
 #include "net/worker.h"
 #include "proxy/options.h"
 #include "proxy/router.h"
+#include "proxy/session_scratch.h"
 #include "upstream/cluster.h"
 #include "upstream/connection_pool.h"
 #include "upstream/retry_budget.h"
@@ -41,7 +42,10 @@ struct WorkerContext {
   std::shared_ptr<const Runtime> runtime;
   std::vector<std::unique_ptr<ClusterLocal>> clusters;
   balancing::Rng rng;
-  std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
+  ScratchPool scratch;
+  TimePoint last_trim{};
+  static constexpr std::size_t kBuffersKept = 32;  // cached blocks kept however quiet it gets
+  std::atomic<std::size_t> open_sessions{0};       // written by this worker only; read on shutdown
   bool draining = false;
 };
 

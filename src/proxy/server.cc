@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "proxy/io.h"
-#include "proxy/session.h"
+#include "proxy/parked_connection.h"
 #include "upstream/health_checker.h"
 
 namespace pier::proxy {
@@ -26,11 +26,6 @@ struct Server::Acceptor {
 
 namespace {
 
-asio::awaitable<void> serve(WorkerContext& ctx, tcp::socket socket, tcp::endpoint peer) {
-  Session session(ctx, std::move(socket), peer);
-  co_await session.run();
-}
-
 asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
   for (;;) {
     tcp::endpoint peer;
@@ -43,7 +38,13 @@ asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
       co_await pause.async_wait(kNoThrow);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), serve(ctx, std::move(socket), peer), asio::detached);
+    Ip16 ip = to_ip16(peer.address());
+    if (peer.address().is_v6() && peer.address().to_v6().is_v4_mapped()) {
+      ip = to_ip16(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()));
+    }
+    bool trusted = ctx.runtime->options.trusted_proxies.contains(ip);
+    ClientConnection conn{std::move(socket), ip, trusted, false, Clock::now()};
+    asio::co_spawn(acceptor.get_executor(), serve(ctx, std::move(conn)), asio::detached);
   }
 }
 

@@ -17,24 +17,25 @@ namespace pier::proxy {
 
 using asio::ip::tcp;
 
-Session::Session(WorkerContext& ctx, tcp::socket socket, const tcp::endpoint& peer)
+Session::Session(WorkerContext& ctx, ClientConnection conn)
     : ctx_(ctx),
       runtime_(*ctx.runtime),
-      client_(std::move(socket)),
+      client_conn_(std::move(conn)),
+      client_(client_conn_.socket),
+      scratch_(ctx.scratch.acquire()),
       in_(ctx.worker.buffers()),
       up_(ctx.worker.buffers()),
       request_scanner_(runtime_.options.http.max_request_line,
                        runtime_.options.http.max_header_bytes),
-      response_scanner_(ctx.worker.buffers().block_size(), ctx.worker.buffers().block_size()) {
-  asio::ip::address address = peer.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
-  }
-  peer_text_ = address.to_string();
-  if (auto ip = parse_ip(peer_text_)) peer_ip_ = *ip;
-  peer_trusted_ = runtime_.options.trusted_proxies.contains(peer_ip_);
+      response_scanner_(ctx.worker.buffers().block_size(), ctx.worker.buffers().block_size()),
+      request_(scratch_->request),
+      response_(scratch_->response),
+      upstream_head_(scratch_->upstream_head),
+      out_(scratch_->out) {
+  format_ip(client_conn_.peer, peer_text_, sizeof peer_text_);
   deadline_.on_expire = &Session::on_deadline;
   deadline_.on_drain = &Session::on_drain;
+  deadline_.on_soft = &Session::on_cool;
   deadline_.context = this;
   ctx_.worker.deadlines().add(deadline_);
   ctx_.open_sessions.fetch_add(1, std::memory_order_relaxed);
@@ -43,6 +44,7 @@ Session::Session(WorkerContext& ctx, tcp::socket socket, const tcp::endpoint& pe
 Session::~Session() {
   ctx_.worker.deadlines().remove(deadline_);
   ctx_.open_sessions.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.scratch.release(std::move(scratch_));
 }
 
 // The deadline sweeper calls this on the worker's thread: cancel whatever I/O is pending, and let
@@ -63,6 +65,16 @@ void Session::on_drain(void* self) {
   s->client_.cancel(ignored);
 }
 
+// Idle for a whole tick: stop holding a buffer and frames for this client (see
+// parked_connection.h).
+void Session::on_cool(void* self) {
+  auto* s = static_cast<Session*>(self);
+  if (!s->idle_) return;
+  s->cooling_ = true;
+  std::error_code ignored;
+  s->client_.cancel(ignored);
+}
+
 void Session::arm(Phase phase, Duration timeout) {
   phase_ = phase;
   timed_out_ = false;
@@ -70,32 +82,52 @@ void Session::arm(Phase phase, Duration timeout) {
   deadline_.arm(std::min(at, total_deadline_));
 }
 
-asio::awaitable<void> Session::run() {
+asio::awaitable<Session::Ending> Session::run() {
   std::error_code ignored;
-  client_.set_option(tcp::no_delay(true), ignored);
-  bool first = true;
+  if (!client_conn_.served_any) client_.set_option(tcp::no_delay(true), ignored);
+  Ending ending = Ending::Close;
   for (;;) {
-    if (!co_await wait_for_request(first)) break;
-    first = false;
-    if (!co_await read_request_head()) break;
+    Wait wait = co_await wait_for_request();
+    if (wait == Wait::Park) {
+      ending = Ending::Park;
+      break;
+    }
+    if (wait == Wait::Close || !co_await read_request_head()) break;
+    client_conn_.served_any = true;
     Next next = co_await handle_request();
     if (next == Next::Close || ctx_.draining) break;
   }
   disarm();
-  client_.shutdown(tcp::socket::shutdown_send, ignored);
-  client_.close(ignored);
+  if (ending == Ending::Close) {
+    client_.shutdown(tcp::socket::shutdown_send, ignored);
+    client_.close(ignored);
+  }
+  co_return ending;
 }
 
-// Phase accept/idle: an idle connection holds no buffer while it waits for readability.
-asio::awaitable<bool> Session::wait_for_request(bool first) {
-  if (!in_.empty()) co_return true;  // a pipelined request is already here
-  in_.release();
+// Phase accept/idle. A read stays pending on the client, into the session's buffer, so a busy
+// keep-alive connection costs no syscall between requests (async_wait would cost an epoll_ctl
+// each time). After a whole tick without a byte the read is cancelled and the connection parked.
+asio::awaitable<Session::Wait> Session::wait_for_request() {
+  if (!in_.empty()) co_return Wait::Ready;  // a pipelined request is already here
   const HttpOptions& http = runtime_.options.http;
-  arm(Phase::Idle, first ? http.request_head_timeout : http.keepalive_timeout);
+  client_conn_.idle_since = Clock::now();
+  in_.ensure_block();
+  in_.clear();
+  arm(Phase::Idle, client_conn_.served_any ? http.keepalive_timeout : http.request_head_timeout);
+  deadline_.soft_at = client_conn_.idle_since + net::DeadlineSweeper::kTick;
   idle_ = true;
-  auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, kNoThrow);
+  cooling_ = false;
+  auto [ec, n] =
+      co_await client_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
   idle_ = false;
-  co_return !ec && !timed_out_ && !ctx_.draining;
+  deadline_.soft_at = TimePoint::max();
+  if (ec == asio::error::operation_aborted && cooling_ && !timed_out_ && !ctx_.draining) {
+    co_return Wait::Park;
+  }
+  if (ec || timed_out_ || ctx_.draining) co_return Wait::Close;
+  in_.commit(n);
+  co_return Wait::Ready;
 }
 
 // Phase read_request_head: until the blank line, within the head timeout and size limits.
@@ -223,7 +255,7 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   total_deadline_ =
       options.timeouts.total > Duration::zero() ? start + options.timeouts.total : TimePoint::max();
   local.budget.record_request(start);
-  ClientFacts client{peer_text_, peer_trusted_, "http", local.cluster->name()};
+  ClientFacts client{peer_text_, client_conn_.trusted, "http", local.cluster->name()};
   build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_);
   in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
   measure_buffered_body();

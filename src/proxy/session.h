@@ -13,6 +13,7 @@
 #include "http/status.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
+#include "proxy/client_connection.h"
 #include "proxy/forward_head.h"
 #include "proxy/retry_policy.h"
 #include "proxy/runtime.h"
@@ -23,12 +24,15 @@ enum class Next { KeepAlive, Close };
 
 class Session {
  public:
-  Session(WorkerContext& ctx, asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer);
+  Session(WorkerContext& ctx, ClientConnection conn);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  asio::awaitable<void> run();
+  // Park: the connection went cold between requests; take_connection() and park it.
+  enum class Ending { Close, Park };
+  asio::awaitable<Ending> run();
+  ClientConnection take_connection() { return std::move(client_conn_); }
 
  private:
   // What a deadline guards, so that an expiry maps to the right status.
@@ -47,10 +51,11 @@ class Session {
     Next next = Next::Close;
     AttemptFailure failure{};
   };
+  enum class Wait { Ready, Close, Park };
   enum class BodySend { Sent, ClientGone, UpstreamFailed, TooLarge, BadBody, Timeout };
 
   // Phases (docs/phases.md).
-  asio::awaitable<bool> wait_for_request(bool first);
+  asio::awaitable<Wait> wait_for_request();
   asio::awaitable<bool> read_request_head();
   asio::awaitable<Next> handle_request();
   asio::awaitable<Next> proxy_request(ClusterLocal& local);
@@ -74,23 +79,24 @@ class Session {
   void measure_buffered_body();
   static void on_deadline(void* self);
   static void on_drain(void* self);
+  static void on_cool(void* self);
 
   WorkerContext& ctx_;
   const Runtime& runtime_;
-  asio::ip::tcp::socket client_;
-  Ip16 peer_ip_{};
-  std::string peer_text_;
-  bool peer_trusted_ = false;
+  ClientConnection client_conn_;
+  asio::ip::tcp::socket& client_;  // client_conn_.socket
+  char peer_text_[48] = {};        // the peer's address as text, for X-Forwarded-For
+  std::unique_ptr<SessionScratch> scratch_;
 
   net::Buffer in_;  // bytes from the client
   net::Buffer up_;  // bytes from the upstream
   http::HeadScanner request_scanner_;
   http::HeadScanner response_scanner_;
-  http::RequestHead request_;
-  http::ResponseHead response_;
+  http::RequestHead& request_;  // these four live in scratch_
+  http::ResponseHead& response_;
+  std::string& upstream_head_;
+  std::string& out_;
   http::ChunkedDecoder chunked_;
-  std::string upstream_head_;  // the request head as sent upstream, kept for retries
-  std::string out_;            // a head on its way to the client
 
   // The request body: how much of it sits complete in in_ (a replayable body), or that it must
   // be streamed from the client.
@@ -107,7 +113,8 @@ class Session {
   TimePoint total_deadline_ = TimePoint::max();
   bool timed_out_ = false;
   bool total_timed_out_ = false;
-  bool idle_ = false;
+  bool idle_ = false;     // waiting between requests (a read is pending on the client)
+  bool cooling_ = false;  // the idle read was cancelled to park the connection
 };
 
 }  // namespace pier::proxy

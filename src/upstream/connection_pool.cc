@@ -51,11 +51,11 @@ void ConnectionPool::release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint 
 void ConnectionPool::watch(UpstreamConnection& conn) {
   UpstreamConnection* raw = &conn;
   std::uint64_t epoch = conn.idle_epoch;
-  conn.socket.async_wait(asio::ip::tcp::socket::wait_read,
-                         [this, raw, epoch](const std::error_code& ec) {
-                           if (ec == asio::error::operation_aborted) return;
-                           on_idle_event(raw, epoch);
-                         });
+  conn.socket.async_read_some(asio::buffer(&conn.idle_byte, 1),
+                              [this, raw, epoch](const std::error_code& ec, std::size_t) {
+                                if (ec == asio::error::operation_aborted) return;
+                                on_idle_event(raw, epoch);
+                              });
 }
 
 // Readable while idle means the backend closed the connection or sent bytes nobody asked for:

@@ -1,8 +1,9 @@
 // Idle keep-alive connections to one backend, owned by one worker (no locks).
 //
-// An idle connection keeps a readability wait armed: if the backend closes it (or sends stray
-// bytes), the wait completes and the connection is dropped before any request can take it. The
-// wait costs no syscall: Asio's epoll reactor registered the socket once, at open.
+// An idle connection keeps a one-byte read pending: if the backend closes it (or sends stray
+// bytes), the read completes and the connection is dropped before any request can take it. Arming
+// a read costs no syscall (Asio's epoll reactor registered the socket once, at open), where
+// async_wait would cost an epoll_ctl per request; cancelling it on checkout costs none either.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -31,6 +32,7 @@ struct UpstreamConnection {
   Backend* backend;
   bool reused = false;           // taken from the idle pool rather than freshly connected
   std::uint64_t idle_epoch = 0;  // tells a stale idle-watch completion from a current one
+  char idle_byte = 0;            // where the idle watch's read lands (any byte means: drop it)
   TimePoint idle_since{};
 };
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;

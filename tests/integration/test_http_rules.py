@@ -60,6 +60,20 @@ class HttpRulesTest(PierTestCase):
         self.assertGreater(elapsed, 0.5, 'closed long before keepalive_timeout')
         self.assertLess(elapsed, 4.0, 'not closed within a few seconds of keepalive_timeout 1s')
 
+    def test_connection_idle_between_requests_keeps_serving(self):
+        # Idle for longer than a deadline tick, a keep-alive connection is parked (its session and
+        # buffers freed); the next request on it must be served as if nothing happened, and the
+        # idle time must not count against the request-head timeout of the next request.
+        self.start(http={'keepalive_timeout': '5s', 'request_head_timeout': '1s'})
+        with self.connect() as c:
+            for i in range(3):
+                self.assertStatus(c.get('/?i=%d' % i), 200)
+                time.sleep(1.3)
+            c.send(b'GET /?split=1 HTTP/1.1\r\nHo')
+            time.sleep(0.3)
+            c.send(b'st: pier.test\r\n\r\n')
+            self.assertStatus(c.read_response(), 200)
+
     def test_http10_client_gets_response_then_close(self):
         self.start()
         with self.connect() as c:

@@ -1,0 +1,42 @@
+// The per-request working state of a session whose capacity is worth keeping: parsed heads (their
+// header vectors) and the strings heads are built in. Sessions borrow one from their worker's pool,
+// so a session that starts (a new or unparked connection) allocates nothing once the pool is warm.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/message.h"
+
+namespace pier::proxy {
+
+struct SessionScratch {
+  http::RequestHead request;
+  http::ResponseHead response;
+  std::string upstream_head;  // the request head as sent upstream, kept for retries
+  std::string out;            // a head on its way to the client
+};
+
+class ScratchPool {
+ public:
+  std::unique_ptr<SessionScratch> acquire() {
+    if (free_.empty()) return std::make_unique<SessionScratch>();
+    auto s = std::move(free_.back());
+    free_.pop_back();
+    return s;
+  }
+  void release(std::unique_ptr<SessionScratch> s) {
+    if (free_.size() < kMaxCached) free_.push_back(std::move(s));
+  }
+  // As BufferPool::trim: keeps `keep` spares, frees the rest.
+  void trim(std::size_t keep) {
+    if (free_.size() > keep) free_.resize(keep);
+  }
+
+ private:
+  static constexpr std::size_t kMaxCached = 1024;
+  std::vector<std::unique_ptr<SessionScratch>> free_;
+};
+
+}  // namespace pier::proxy
