@@ -404,7 +404,7 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
                                  "timed out waiting for an upstream connection", Reached::No};
       }
       // Woken early by a release on this worker; other workers' releases are seen within 10 ms.
-      timer.expires_at(std::min(give_up, now + std::chrono::milliseconds(10)));
+      timer.expires_after(std::min<Duration>(give_up - now, std::chrono::milliseconds(10)));
       pool.add_waiter(timer);
       co_await timer.async_wait(kNoThrow);
       pool.remove_waiter(timer);
@@ -695,7 +695,7 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   };
   auto executor = client_.get_executor();
   bool other_done = false;
-  asio::steady_timer both_done(executor, TimePoint::max());
+  asio::steady_timer both_done(executor, asio::steady_timer::time_point::max());
   asio::co_spawn(executor, pump(conn_->socket, client_, up_), [&](std::exception_ptr) {
     other_done = true;
     both_done.cancel();

@@ -59,7 +59,7 @@ class alignas(64) Backend {  // its own cache line: workers write in_flight conc
   std::atomic<std::uint32_t> open_connections_{0};
   std::atomic<bool> healthy_{true};  // assumed up at start, as nginx and HAProxy do
   std::atomic<std::uint32_t> consecutive_failures_{0};
-  std::atomic<std::int64_t> ejected_until_{0};  // steady_clock ticks; 0 = not ejected
+  std::atomic<std::int64_t> ejected_until_{0};  // Clock ticks (ns); 0 = not ejected
   std::atomic<std::uint32_t> times_ejected_{0};
   std::atomic<bool> ejection_logged_{false};  // true while an ejection is announced and not over
 };

@@ -20,8 +20,11 @@ UpstreamConnectionPtr ConnectionPool::take_idle(TimePoint now) {
   UpstreamConnectionPtr conn = std::move(idle_.back());
   idle_.pop_back();
   conn->idle_epoch = 0;
-  std::error_code ignored;
-  conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
+  if (conn->watched) {
+    std::error_code ignored;
+    conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
+    conn->watched = false;
+  }
   conn->reused = true;
   return conn;
 }
@@ -43,12 +46,12 @@ void ConnectionPool::release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint 
   }
   conn->idle_since = now;
   conn->idle_epoch = next_epoch_++;
-  watch(*conn);
   idle_.push_back(std::move(conn));
   wake_one();
 }
 
 void ConnectionPool::watch(UpstreamConnection& conn) {
+  conn.watched = true;
   UpstreamConnection* raw = &conn;
   std::uint64_t epoch = conn.idle_epoch;
   conn.socket.async_read_some(asio::buffer(&conn.idle_byte, 1),
@@ -75,6 +78,11 @@ void ConnectionPool::prune(TimePoint now) {
   while (!idle_.empty() && now - idle_.front()->idle_since >= options_->idle_timeout) {
     close(std::move(idle_.front()));
     idle_.pop_front();
+  }
+  for (auto& conn : idle_) {  // oldest first: stop at the first one idle less than a tick
+    if (conn->watched) continue;
+    if (now - conn->idle_since < net::DeadlineSweeper::kTick) break;
+    watch(*conn);
   }
 }
 

@@ -1,9 +1,11 @@
 // Idle keep-alive connections to one backend, owned by one worker (no locks).
 //
-// An idle connection keeps a one-byte read pending: if the backend closes it (or sends stray
-// bytes), the read completes and the connection is dropped before any request can take it. Arming
-// a read costs no syscall (Asio's epoll reactor registered the socket once, at open), where
-// async_wait would cost an epoll_ctl per request; cancelling it on checkout costs none either.
+// A connection idle for more than a deadline tick gets a one-byte read pending: if the backend
+// closes it (or sends stray bytes), the read completes and the connection is dropped before any
+// request can take it. Watching only the connections that stay idle keeps the busy path free of
+// syscalls: arming the read right away would cost a recv (EAGAIN) per request, async_wait an
+// epoll_ctl. A connection reused within the tick that turns out closed is covered by the
+// session's transparent retry on a fresh connection.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "net/clock.h"
+#include "net/deadline.h"
 #include "upstream/backend.h"
 
 namespace pier::upstream {
@@ -33,6 +36,7 @@ struct UpstreamConnection {
   bool reused = false;           // taken from the idle pool rather than freshly connected
   std::uint64_t idle_epoch = 0;  // tells a stale idle-watch completion from a current one
   char idle_byte = 0;            // where the idle watch's read lands (any byte means: drop it)
+  bool watched = false;          // the idle watch's read is pending
   TimePoint idle_since{};
 };
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
@@ -61,7 +65,8 @@ class ConnectionPool {
   void remove_waiter(asio::steady_timer& timer);
   std::size_t waiting() const { return waiters_.size(); }
 
-  void prune(TimePoint now);  // closes connections idle longer than idle_timeout
+  // Each tick: closes connections idle longer than idle_timeout, watches those idle a tick.
+  void prune(TimePoint now);
   std::size_t idle_count() const { return idle_.size(); }
 
  private:
