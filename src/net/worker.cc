@@ -3,12 +3,16 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
 
 namespace pier::net {
 
 Worker::Worker(std::size_t index, std::size_t buffer_size)
-    : index_(index), buffers_(buffer_size, 256), deadlines_(io_) {}
+    : index_(index),
+      buffers_(buffer_size, 256),
+      body_buffers_(std::max(buffer_size, kBodyBufferSize), 64),
+      deadlines_(io_) {}
 
 void Worker::start() {
   guard_.emplace(io_.get_executor());

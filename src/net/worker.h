@@ -20,7 +20,11 @@ class Worker {
 
   std::size_t index() const { return index_; }
   asio::io_context& io() { return io_; }
-  BufferPool& buffers() { return buffers_; }
+  BufferPool& buffers() { return buffers_; }  // client-side blocks: a request head must fit
+  // Upstream responses are read into larger blocks: a 1 MiB body then takes 16 reads and writes,
+  // not 64. Blocks are mmap'd, so a small response touches only the pages it fills.
+  BufferPool& body_buffers() { return body_buffers_; }
+  static constexpr std::size_t kBodyBufferSize = 64 * 1024;
   DeadlineSweeper& deadlines() { return deadlines_; }
 
   void start();  // runs the io_context on a new thread
@@ -29,9 +33,13 @@ class Worker {
 
  private:
   std::size_t index_;
-  asio::io_context io_{1};  // concurrency hint 1: this context is only ever run by one thread
+  // Run by one thread only, and sockets are touched only from it: Asio may skip the reactor's
+  // per-descriptor locking (work posted from other threads still goes through the scheduler's
+  // lock).
+  asio::io_context io_{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   BufferPool buffers_;
+  BufferPool body_buffers_;
   DeadlineSweeper deadlines_;
   std::thread thread_;
 };

@@ -35,6 +35,7 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
     if (now - last_trim >= std::chrono::seconds(1)) {
       last_trim = now;
       worker.buffers().trim(kBuffersKept);
+      worker.body_buffers().trim(kBuffersKept / 4);
       scratch.trim(kBuffersKept);
     }
   });
