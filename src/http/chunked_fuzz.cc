@@ -9,18 +9,11 @@
 #include <vector>
 
 #include "http/chunked.h"
+#include "http/fuzz_support.h"
 
 namespace {
 
 using pier::http::ChunkedDecoder;
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "invariant failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
 
 struct Outcome {
   std::string data;

@@ -15,6 +15,17 @@ bool is_value_char(unsigned char c) {
 
 }  // namespace
 
+bool split_head(std::string_view head, std::string_view& first_line, std::string_view& fields) {
+  std::size_t lf = head.find('\n');
+  if (lf == std::string_view::npos || lf < 1 || head[lf - 1] != '\r' || head.size() < lf + 3 ||
+      !head.ends_with("\r\n\r\n")) {
+    return false;
+  }
+  first_line = head.substr(0, lf - 1);
+  fields = head.substr(lf + 1, head.size() - (lf + 1) - 2);
+  return true;
+}
+
 ParseError parse_field_lines(std::string_view block, std::size_t max_headers, MessageCommon& out) {
   while (!block.empty()) {
     std::size_t lf = block.find('\n');

@@ -8,6 +8,11 @@
 
 namespace pier::http::detail {
 
+// Splits a complete head into its first line (without CRLF) and its field lines (each with its
+// CRLF, the blank line excluded). False when the head is not CRLF-terminated as HeadScanner
+// guarantees: the parsers check it again so that they are safe on their own.
+bool split_head(std::string_view head, std::string_view& first_line, std::string_view& fields);
+
 // Parses the field lines of `block` (each ending in CRLF; the blank line excluded) into `out`.
 ParseError parse_field_lines(std::string_view block, std::size_t max_headers, MessageCommon& out);
 

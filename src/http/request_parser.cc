@@ -136,13 +136,10 @@ ParseError read_expect_and_upgrade(RequestHead& out) {
 ParseError parse_request_head(std::string_view head, const RequestLimits& limits,
                               RequestHead& out) {
   out.clear();
-  std::size_t lf = head.find('\n');
-  if (lf == std::string_view::npos || lf < 1 || head[lf - 1] != '\r' || head.size() < lf + 3 ||
-      !head.ends_with("\r\n\r\n")) {
-    return {400, "incomplete head"};
-  }
-  if (auto e = parse_request_line(head.substr(0, lf - 1), out)) return e;
-  std::string_view fields = head.substr(lf + 1, head.size() - (lf + 1) - 2);
+  std::string_view line;
+  std::string_view fields;
+  if (!detail::split_head(head, line, fields)) return {400, "incomplete head"};
+  if (auto e = parse_request_line(line, out)) return e;
   if (auto e = parse_field_lines(fields, limits.max_headers, out)) return e;
   read_connection(out);
   if (auto e = read_host(out)) return e;

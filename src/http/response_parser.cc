@@ -73,13 +73,10 @@ ParseError read_framing(Method request_method, ResponseHead& out) {
 ParseError parse_response_head(std::string_view head, Method request_method,
                                std::size_t max_headers, ResponseHead& out) {
   out.clear();
-  std::size_t lf = head.find('\n');
-  if (lf == std::string_view::npos || lf < 1 || head[lf - 1] != '\r' || head.size() < lf + 3 ||
-      !head.ends_with("\r\n\r\n")) {
-    return {502, "incomplete head"};
-  }
-  if (auto e = parse_status_line(head.substr(0, lf - 1), out)) return e;
-  std::string_view fields = head.substr(lf + 1, head.size() - (lf + 1) - 2);
+  std::string_view line;
+  std::string_view fields;
+  if (!detail::split_head(head, line, fields)) return {502, "incomplete head"};
+  if (auto e = parse_status_line(line, out)) return e;
   if (auto e = parse_field_lines(fields, max_headers, out)) return {502, e.reason};
   read_connection(out);
   return read_framing(request_method, out);

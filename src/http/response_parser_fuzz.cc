@@ -6,28 +6,17 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "http/head_scanner.h"
+#include "http/fuzz_support.h"
 #include "http/response_parser.h"
 
 namespace {
 
 using namespace pier::http;
-
-#define FUZZ_CHECK(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "invariant failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                                       \
-    }                                                                                     \
-  } while (0)
+using fuzz::inside;
+using fuzz::scan_both_ways;
 
 // The proxy scans responses with one buffer block as both limits.
 constexpr std::size_t kBlock = 2048;
-
-bool inside(std::string_view part, std::string_view whole) {
-  return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
-}
 
 void check_response(const ResponseHead& r, const ParseError& error, std::string_view head,
                     Method method, std::size_t max_headers) {
@@ -51,27 +40,6 @@ void check_response(const ResponseHead& r, const ParseError& error, std::string_
   if (bodyless) FUZZ_CHECK(r.framing == Framing::None);
   if (r.framing == Framing::ContentLength) FUZZ_CHECK(r.content_length > 0);
   if (r.framing == Framing::UntilClose) FUZZ_CHECK(!r.keep_alive);
-}
-
-// Scans `in` whole and byte by byte: both must give the same answer at the same place.
-ScanStatus scan_both_ways(std::string_view in, std::size_t max_line, std::size_t max_head,
-                          std::size_t& head_size) {
-  HeadScanner whole(max_line, max_head);
-  ScanStatus status = whole.scan(in);
-  HeadScanner bytewise(max_line, max_head);
-  ScanStatus bytewise_status = ScanStatus::Incomplete;
-  for (std::size_t n = 1; n <= in.size() && bytewise_status == ScanStatus::Incomplete; ++n) {
-    bytewise_status = bytewise.scan(in.substr(0, n));
-  }
-  FUZZ_CHECK(bytewise_status == status);
-  head_size = 0;
-  if (status == ScanStatus::Complete) {
-    FUZZ_CHECK(bytewise.head_size() == whole.head_size());
-    FUZZ_CHECK(whole.head_size() <= in.size() && whole.head_size() <= max_head);
-    head_size = whole.head_size();
-    FUZZ_CHECK(in.substr(0, head_size).ends_with("\r\n\r\n"));
-  }
-  return status;
 }
 
 }  // namespace

@@ -28,9 +28,13 @@ class BufferPool {
   BufferPool& operator=(const BufferPool&) = delete;
 
   char* acquire() {
-    if (free_.empty()) return map();
+    if (free_.empty()) {
+      low_water_ = 0;
+      return map();
+    }
     char* b = free_.back();
     free_.pop_back();
+    if (free_.size() < low_water_) low_water_ = free_.size();
     return b;
   }
   void release(char* block) {
@@ -42,13 +46,17 @@ class BufferPool {
   }
   std::size_t block_size() const { return block_size_; }
 
-  // Called about once a second: keeps `keep` spare blocks and unmaps the rest, so memory a burst
-  // needed returns to the system within a second of the burst.
+  // Called about once a second: unmaps the blocks that stayed unused for the whole period (the
+  // low-water mark of the free list), keeping at least `keep` spares. Memory a burst needed
+  // returns to the system within a second or two, while a steady load keeps its working set
+  // and maps nothing.
   void trim(std::size_t keep) {
-    while (free_.size() > keep) {
+    std::size_t surplus = low_water_ > keep ? low_water_ - keep : 0;
+    for (; surplus > 0 && !free_.empty(); --surplus) {
       unmap(free_.back());
       free_.pop_back();
     }
+    low_water_ = free_.size();
   }
 
  private:
@@ -63,6 +71,7 @@ class BufferPool {
   std::size_t block_size_;
   std::size_t max_cached_;
   std::vector<char*> free_;
+  std::size_t low_water_ = 0;  // the fewest free blocks since the last trim
 };
 
 // Bytes [begin, end) are received and not yet consumed; [end, capacity) is free for reading.

@@ -10,8 +10,8 @@ namespace pier::net {
 
 Worker::Worker(std::size_t index, std::size_t buffer_size)
     : index_(index),
-      buffers_(buffer_size, 256),
-      body_buffers_(std::max(buffer_size, kBodyBufferSize), 64),
+      buffers_(buffer_size, 4096),
+      body_buffers_(std::max(buffer_size, kBodyBufferSize), 4096),
       deadlines_(io_) {}
 
 void Worker::start() {

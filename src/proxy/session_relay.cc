@@ -1,0 +1,295 @@
+// Session, continued: the phases that move bytes (upstream_request, upstream_response, response)
+// and the proxy's own error responses. Split from session.cc only to keep each file readable.
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include "http/response_parser.h"
+#include "http/status.h"
+#include "proxy/io.h"
+#include "proxy/session.h"
+
+namespace pier::proxy {
+
+using asio::ip::tcp;
+
+// Phase upstream_request: the head and a buffered body in one write; a larger body streamed.
+asio::awaitable<Session::BodySend> Session::send_request() {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  arm(Phase::Body, options.timeouts.idle);
+  std::string_view first_body = in_.readable().substr(
+      0, body_complete_in_buffer_ ? static_cast<std::size_t>(body_buffered_) : 0);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
+  auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
+  if (timed_out_) co_return BodySend::Timeout;
+  if (ec) co_return BodySend::UpstreamFailed;
+  if (body_complete_in_buffer_) {
+    body_fully_sent_ = true;
+    co_return BodySend::Sent;
+  }
+  co_return co_await stream_request_body();
+}
+
+// A body larger than the buffer: relayed client -> upstream as it arrives, bounded by the buffer
+// (backpressure: nothing more is read from the client until the upstream took the last piece).
+asio::awaitable<Session::BodySend> Session::stream_request_body() {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  std::uint64_t max_body = runtime_.options.http.max_body;
+  bool chunked = request_.framing == http::Framing::Chunked;
+  std::uint64_t remaining = request_.content_length;
+  if (request_.expect_continue && in_.empty() && !sent_continue_) {
+    sent_continue_ = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), kNoThrow);
+    if (ec) co_return BodySend::ClientGone;
+  }
+  for (;;) {
+    // Forward what the buffer holds of the body.
+    std::string_view pending = in_.readable();
+    std::size_t take = 0;
+    if (chunked) {
+      while (take < pending.size() && !chunked_.done() && !chunked_.failed()) {
+        take += chunked_.next(pending.substr(take)).consumed;
+      }
+      if (chunked_.failed()) co_return BodySend::BadBody;
+      if (chunked_.data_bytes() > max_body) co_return BodySend::TooLarge;
+    } else {
+      take = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
+      remaining -= take;
+    }
+    if (take > 0) {
+      body_streamed_ = true;
+      arm(Phase::Body, options.timeouts.idle);
+      auto [ec, n] =
+          co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take), kNoThrow);
+      if (timed_out_) co_return BodySend::Timeout;
+      if (ec) co_return BodySend::UpstreamFailed;
+      in_.consume(take);
+    }
+    if (chunked ? chunked_.done() : remaining == 0) {
+      body_fully_sent_ = true;
+      co_return BodySend::Sent;
+    }
+    if (in_.write_space() == 0) in_.compact();
+    arm(Phase::Body, options.timeouts.idle);
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
+    if (ec) co_return timed_out_ ? BodySend::Timeout : BodySend::ClientGone;
+    in_.commit(n);
+  }
+}
+
+// Phase upstream_response: the response head within the response-header timeout. 1xx interim
+// responses other than 101 are passed on (100 is swallowed: the proxy answered Expect itself).
+asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_head(
+    bool& got_bytes) {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  up_.ensure_block();
+  up_.clear();  // whatever an earlier attempt left belongs to a discarded connection
+  arm(Phase::ResponseHeader, options.timeouts.response_header);
+  response_scanner_.reset();
+  for (;;) {
+    if (!up_.empty()) {
+      up_.compact();
+      http::ScanStatus status = response_scanner_.scan(up_.readable());
+      if (status == http::ScanStatus::Complete) {
+        std::string_view head = up_.readable().substr(0, response_scanner_.head_size());
+        auto error = http::parse_response_head(head, request_.method,
+                                               runtime_.options.http.max_headers, response_);
+        if (error) co_return AttemptFailure{Failure::Reset, 502, error.reason, Reached::Yes};
+        if (response_.status >= 200 || response_.status == 101) co_return std::nullopt;
+        if (response_.status != 100 && request_.version_minor >= 1) {
+          auto [ec, n] = co_await asio::async_write(client_, asio::buffer(head), kNoThrow);
+          (void)n;
+          if (ec) co_return AttemptFailure{Failure::Reset, 502, "client gone", Reached::Yes};
+        }
+        up_.consume(head.size());
+        response_scanner_.reset();
+        continue;
+      }
+      if (status != http::ScanStatus::Incomplete) {
+        co_return AttemptFailure{Failure::Reset, 502, "malformed response head", Reached::Yes};
+      }
+    }
+    if (up_.write_space() == 0) up_.compact();
+    if (up_.write_space() == 0) {
+      co_return AttemptFailure{Failure::Reset, 502, "response head too large", Reached::Yes};
+    }
+    auto [ec, n] = co_await conn_->socket.async_read_some(
+        asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
+    if (timed_out_) {
+      up_.release();
+      co_return AttemptFailure{
+          Failure::Timeout, 504,
+          total_timed_out_ ? "request timed out" : "upstream response timed out", Reached::Yes};
+    }
+    if (ec) {
+      up_.release();
+      co_return AttemptFailure{
+          Failure::Reset, 502,
+          got_bytes ? "upstream closed mid-head" : "upstream closed the connection", Reached::Yes};
+    }
+    got_bytes = true;
+    up_.commit(n);
+  }
+}
+
+// Phases response and release: the head rewritten, then the body streamed as it comes.
+asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
+  bool must_close = ctx_.draining || !body_fully_sent_;
+  ResponseFraming plan = plan_response(request_, response_, must_close);
+  build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  up_.consume(response_scanner_.head_size());
+  bool upstream_clean = false;
+  bool ok = co_await relay_response_body(plan, upstream_clean);
+  disarm();
+  up_.release();
+  bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
+  release_upstream(pool, reuse ? upstream::Reuse::Yes : upstream::Reuse::No);
+  if (!ok) co_return Next::Close;
+  if (body_complete_in_buffer_ && !body_streamed_) in_.consume(body_buffered_);
+  co_return plan.close_client ? Next::Close : Next::KeepAlive;
+}
+
+// Returns false when either side failed mid-body: the client connection must then be closed, so
+// that a truncated body is never taken for a complete one.
+asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
+                                                   bool& upstream_clean) {
+  const upstream::ClusterOptions& options = conn_->backend->cluster().options();
+  http::Framing framing = response_.framing;
+  std::uint64_t remaining = response_.content_length;
+  bool head_sent = false;
+  if (framing == http::Framing::Chunked) chunked_.reset();
+  for (;;) {
+    // Select the part of up_ that belongs to this body (and, de-chunking, only its data).
+    std::string_view pending = up_.readable();
+    std::string_view send = {};
+    std::size_t used = 0;
+    bool finished = false;
+    switch (framing) {
+      case http::Framing::None:
+        finished = true;
+        break;
+      case http::Framing::ContentLength:
+        used = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
+        send = pending.substr(0, used);
+        remaining -= used;
+        finished = remaining == 0;
+        break;
+      case http::Framing::Chunked:
+        if (plan.dechunk) {
+          // One data span per step: framing-only steps send nothing.
+          auto step = chunked_.next(pending);
+          used = step.consumed;
+          send = step.data;
+        } else {
+          while (used < pending.size() && !chunked_.done() && !chunked_.failed()) {
+            used += chunked_.next(pending.substr(used)).consumed;
+          }
+          send = pending.substr(0, used);
+        }
+        if (chunked_.failed()) co_return false;
+        finished = chunked_.done();
+        break;
+      case http::Framing::UntilClose:
+        used = pending.size();
+        send = pending;
+        break;
+    }
+    if (!head_sent || !send.empty()) {
+      std::array<asio::const_buffer, 2> buffers{
+          asio::buffer(head_sent ? std::string_view() : std::string_view(out_)),
+          asio::buffer(send)};
+      head_sent = true;
+      arm(Phase::Body, options.timeouts.idle);
+      auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
+      if (ec || timed_out_) co_return false;
+    }
+    up_.consume(used);
+    if (finished) {
+      upstream_clean = up_.empty();  // bytes after the body: the upstream is out of step
+      co_return true;
+    }
+    if (!up_.empty()) continue;  // more of the buffer to process (de-chunking)
+    arm(Phase::Body, options.timeouts.idle);
+    auto [ec, n] = co_await conn_->socket.async_read_some(
+        asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
+    if (ec || timed_out_) {
+      // End of a close-delimited body is the normal end; anything else is a truncation.
+      if (framing == http::Framing::UntilClose && ec == asio::error::eof && !timed_out_) {
+        co_return true;
+      }
+      co_return false;
+    }
+    up_.commit(n);
+  }
+}
+
+// After 101 Switching Protocols both connections become one byte pipe until either side closes.
+asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
+  if (!request_.upgrade) {
+    release_upstream(pool, upstream::Reuse::No);
+    co_return co_await send_error(502, "unexpected 101 from upstream", http::Close::Yes);
+  }
+  ResponseFraming plan{false, false};
+  build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  up_.consume(response_scanner_.head_size());
+  const Duration idle = pool.backend().cluster().options().timeouts.idle;
+  std::array<asio::const_buffer, 2> head{asio::buffer(out_), asio::buffer(up_.readable())};
+  arm(Phase::Body, idle);
+  auto [ec1, n1] = co_await asio::async_write(client_, head, kNoThrow);
+  up_.consume(up_.size());
+  if (!ec1 && !in_.empty()) {
+    auto [ec2, n2] =
+        co_await asio::async_write(conn_->socket, asio::buffer(in_.readable()), kNoThrow);
+    in_.consume(in_.size());
+    ec1 = ec2;
+  }
+  if (ec1) {
+    release_upstream(pool, upstream::Reuse::No);
+    co_return Next::Close;
+  }
+  in_.ensure_block();
+  // Two pumps on one coroutine each; when one direction ends, the other is closed with it.
+  auto pump = [this, idle](tcp::socket& from, tcp::socket& to,
+                           net::Buffer& buf) -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, n] =
+          co_await from.async_read_some(asio::buffer(buf.write_ptr(), buf.write_space()), kNoThrow);
+      if (ec || timed_out_) break;
+      arm(Phase::Body, idle);
+      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.write_ptr(), n), kNoThrow);
+      if (wec || timed_out_) break;
+    }
+    std::error_code ignored;
+    from.cancel(ignored);
+    to.cancel(ignored);
+    to.shutdown(tcp::socket::shutdown_both, ignored);
+    from.shutdown(tcp::socket::shutdown_both, ignored);
+  };
+  auto executor = client_.get_executor();
+  bool other_done = false;
+  asio::steady_timer both_done(executor, asio::steady_timer::time_point::max());
+  asio::co_spawn(executor, pump(conn_->socket, client_, up_), [&](std::exception_ptr) {
+    other_done = true;
+    both_done.cancel();
+  });
+  co_await pump(client_, conn_->socket, in_);
+  if (!other_done) co_await both_done.async_wait(kNoThrow);
+  release_upstream(pool, upstream::Reuse::No);
+  co_return Next::Close;
+}
+
+asio::awaitable<Next> Session::send_error(int status, std::string_view detail, http::Close close) {
+  out_.clear();
+  if (ctx_.draining) close = http::Close::Yes;
+  http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
+  arm(Phase::Body, runtime_.options.http.request_head_timeout);
+  auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
+  disarm();
+  if (ec || close == http::Close::Yes) co_return Next::Close;
+  co_return Next::KeepAlive;
+}
+
+}  // namespace pier::proxy
