@@ -9,7 +9,6 @@ void DeadlineSweeper::add(Deadline& d) {
   if (head_ != nullptr) head_->prev = &d;
   head_ = &d;
   d.linked = true;
-  ++count_;
 }
 
 void DeadlineSweeper::remove(Deadline& d) {
@@ -19,7 +18,6 @@ void DeadlineSweeper::remove(Deadline& d) {
   if (head_ == &d) head_ = d.next;
   d.prev = d.next = nullptr;
   d.linked = false;
-  --count_;
 }
 
 void DeadlineSweeper::start() {

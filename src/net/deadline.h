@@ -55,7 +55,6 @@ class DeadlineSweeper {
   void on_tick(std::function<void(TimePoint)> fn) { tick_hooks_.push_back(std::move(fn)); }
   void start();
   void stop();
-  std::size_t count() const { return count_; }
 
  private:
   void schedule();
@@ -63,7 +62,6 @@ class DeadlineSweeper {
 
   asio::steady_timer timer_;
   Deadline* head_ = nullptr;
-  std::size_t count_ = 0;
   std::vector<std::function<void(TimePoint)>> tick_hooks_;
   bool stopped_ = false;
 };

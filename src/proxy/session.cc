@@ -54,6 +54,10 @@ void Session::on_deadline(void* self) {
   auto* s = static_cast<Session*>(self);
   s->timed_out_ = true;
   s->total_timed_out_ = Clock::now() >= s->total_deadline_;
+  static constexpr const char* kPhaseNames[] = {"idle", "read_request_head", "connect",
+                                                "upstream_response", "body"};
+  spdlog::debug("client {}: {} timeout in phase {}", s->peer_text_,
+                s->total_timed_out_ ? "total" : "phase", kPhaseNames[static_cast<int>(s->phase_)]);
   std::error_code ignored;
   s->client_.cancel(ignored);
   if (s->conn_) s->conn_->socket.cancel(ignored);

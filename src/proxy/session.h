@@ -36,7 +36,7 @@ class Session {
 
  private:
   // What a deadline guards, so that an expiry maps to the right status.
-  enum class Phase { Idle, RequestHead, Queue, Connect, ResponseHeader, Body };
+  enum class Phase { Idle, RequestHead, Connect, ResponseHeader, Body };
 
   // How one attempt on one backend ended when it did not produce the final response.
   struct AttemptFailure {
