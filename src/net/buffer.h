@@ -46,9 +46,9 @@ class BufferPool {
   }
   std::size_t block_size() const { return block_size_; }
 
-  // Called about once a second: unmaps the blocks that stayed unused for the whole period (the
-  // low-water mark of the free list), keeping at least `keep` spares. Memory a burst needed
-  // returns to the system within a second or two, while a steady load keeps its working set
+  // Called periodically (every 250 ms): unmaps the blocks that stayed unused for the whole period
+  // (the low-water mark of the free list), keeping at least `keep` spares. Memory a burst needed
+  // returns to the system within half a second, while a steady load keeps its working set
   // and maps nothing.
   void trim(std::size_t keep) {
     std::size_t surplus = low_water_ > keep ? low_water_ - keep : 0;

@@ -32,7 +32,7 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
       for (auto& pool : local->pools)
         pool->prune(now);
     }
-    if (now - last_trim >= std::chrono::seconds(1)) {
+    if (now - last_trim >= kTrimPeriod) {
       last_trim = now;
       worker.buffers().trim(kBuffersKept);
       worker.body_buffers().trim(kBuffersKept / 4);

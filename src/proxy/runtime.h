@@ -45,7 +45,10 @@ struct WorkerContext {
   ScratchPool scratch;
   TimePoint last_trim{};
   static constexpr std::size_t kBuffersKept = 32;  // cached blocks kept however quiet it gets
-  std::atomic<std::size_t> open_sessions{0};       // written by this worker only; read on shutdown
+  // Blocks unused for a whole period are unmapped: short enough that a burst's buffers are gone
+  // within half a second, long enough that a steady load keeps its working set mapped.
+  static constexpr std::chrono::milliseconds kTrimPeriod{250};
+  std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
   bool draining = false;
 };
 
