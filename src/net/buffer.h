@@ -1,7 +1,7 @@
 // Fixed-size byte blocks recycled per worker, and a read buffer built on them.
 //
-// An idle keep-alive connection gives its block back (Buffer::release_if_empty), so thousands of
-// idle clients hold no buffer memory; a busy worker reuses a handful of blocks without malloc.
+// A parked (idle) connection holds no block at all (proxy/parked_connection.h); a busy worker
+// reuses its blocks without a syscall or malloc.
 #pragma once
 
 #include <sys/mman.h>
@@ -82,7 +82,6 @@ class Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
-  bool has_block() const { return data_ != nullptr; }
   void ensure_block() {
     if (data_ == nullptr) data_ = pool_->acquire();
   }
@@ -92,10 +91,6 @@ class Buffer {
     begin_ = end_ = 0;
   }
   void clear() { begin_ = end_ = 0; }
-  // Gives the block back when nothing is pending, e.g. before waiting on an idle connection.
-  void release_if_empty() {
-    if (begin_ == end_) release();
-  }
 
   std::string_view readable() const { return {data_ + begin_, end_ - begin_}; }
   std::size_t size() const { return end_ - begin_; }

@@ -3,13 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
-#include <asio/co_spawn.hpp>
-#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include "http/request_parser.h"
-#include "http/response_parser.h"
 #include "http/status.h"
 #include "proxy/io.h"
 
