@@ -218,7 +218,7 @@ class Params:
     """The query parameters that apply to every path (docs/demo-backend.md)."""
 
     __slots__ = ("delay_ms", "status", "size", "chunked", "trailer", "close", "bad", "headers",
-                 "raw")
+                 "raw", "etag", "echo_header", "counter")
 
     def __init__(self):
         self.delay_ms = 0
@@ -230,6 +230,9 @@ class Params:
         self.bad = False
         self.headers = []
         self.raw = []
+        self.etag = None
+        self.echo_header = None
+        self.counter = False
 
     @classmethod
     def parse(cls, query):
@@ -255,6 +258,13 @@ class Params:
                 params.bad = flag(value)
             elif key == "header":
                 params.headers.append(cls._header(value))
+            elif key == "etag":
+                params.etag = '"%s"' % cls._header("ETag:" + value)[1]
+                params.headers.append(("ETag", params.etag))
+            elif key == "echo_header":
+                params.echo_header = value
+            elif key == "counter":
+                params.counter = flag(value)
         return params
 
     @staticmethod
@@ -639,8 +649,17 @@ class Backend:
         else:
             content_type = "text/plain"
             body = params.size if params.size is not None else (self.name + "\n").encode()
+            if params.echo_header is not None:
+                body = (req.get(params.echo_header.lower(), "") + "\n").encode("latin-1")
+            if params.counter:
+                body = ("%s %d\n" % (self.name, self.requests)).encode()
         if params.status is not None:
             status = params.status
+        if params.etag is not None and req.method in ("GET", "HEAD"):
+            tags = comma_tokens(req.values("if-none-match"))
+            etag = params.etag.lower()
+            if "*" in tags or etag in tags or "w/" + etag in tags:
+                status = 304
         return status, content_type, body
 
     def control(self, params):

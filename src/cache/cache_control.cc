@@ -22,7 +22,8 @@ class DirectiveReader {
       skip_separators();
       if (pos_ >= s_.size()) return false;
       std::size_t start = pos_;
-      while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '=') ++pos_;
+      while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '=')
+        ++pos_;
       d.name = trim_ows(s_.substr(start, pos_ - start));
       d.value = {};
       d.has_value = pos_ < s_.size() && s_[pos_] == '=';
@@ -34,14 +35,17 @@ class DirectiveReader {
 
  private:
   void skip_separators() {
-    while (pos_ < s_.size() && (s_[pos_] == ',' || s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ',' || s_[pos_] == ' ' || s_[pos_] == '\t'))
+      ++pos_;
   }
   void skip_to_comma() {
-    while (pos_ < s_.size() && s_[pos_] != ',') ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',')
+      ++pos_;
   }
   void read_value(Directive& d) {
     ++pos_;  // '='
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t'))
+      ++pos_;
     if (pos_ < s_.size() && s_[pos_] == '"') {
       std::size_t start = ++pos_;
       while (pos_ < s_.size() && s_[pos_] != '"') {
@@ -53,7 +57,8 @@ class DirectiveReader {
       return;
     }
     std::size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != ',') ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != ',')
+      ++pos_;
     d.value = trim_ows(s_.substr(start, pos_ - start));
   }
 

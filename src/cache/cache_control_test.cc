@@ -14,7 +14,8 @@ CacheControl parse(std::initializer_list<const char*> values) {
 }
 
 TEST(CacheControl, ResponseDirectives) {
-  CacheControl cc = parse({"public, max-age=60, s-maxage=120", "must-revalidate, proxy-revalidate"});
+  CacheControl cc =
+      parse({"public, max-age=60, s-maxage=120", "must-revalidate, proxy-revalidate"});
   EXPECT_TRUE(cc.is_public);
   EXPECT_EQ(cc.max_age, 60);
   EXPECT_EQ(cc.s_maxage, 120);

@@ -14,9 +14,10 @@ TEST(HttpDate, ParsesTheThreeFormatsOfRfc9110) {
 }
 
 TEST(HttpDate, RefusesWhatIsNotADate) {
-  for (const char* bad : {"", "0", "-1", "Sun, 06 Nov 1994 08:49:37", "Sun, 6 Nov 1994 08:49:37 GMT",
-                          "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
-                          "Sun, 06 Nov 1994 08:49:37 GMT junk", "tomorrow"}) {
+  for (const char* bad :
+       {"", "0", "-1", "Sun, 06 Nov 1994 08:49:37", "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT junk", "tomorrow"}) {
     EXPECT_FALSE(parse_http_date(bad)) << bad;
   }
 }

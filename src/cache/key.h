@@ -18,7 +18,6 @@ struct KeyOptions {
 // "http://example.com/path?query" (host lower-cased, a default port dropped), then for each
 // configured header "\n" name ":" value. Reuses `out`'s capacity.
 void build_key(std::string& out, std::string_view scheme, std::string_view host,
-               std::string_view target, const http::HeaderList& request,
-               const KeyOptions& options);
+               std::string_view target, const http::HeaderList& request, const KeyOptions& options);
 
 }  // namespace pier::cache

@@ -53,7 +53,7 @@ TEST(MemoryStore, FindPutEraseAndVariants) {
   EXPECT_EQ(store.find("k", {{"Accept-Language", "fr"}})->body, "fr");
   EXPECT_EQ(store.find("k", {{"Accept-Language", "en"}})->body, "en");
   EXPECT_EQ(store.find("k", {{"Accept-Language", "de"}}, &any), nullptr);
-  EXPECT_TRUE(any);  // a vary miss
+  EXPECT_TRUE(any);                                          // a vary miss
   store.put("k", make("en2", {{"accept-language", "en"}}));  // replaces its variant
   EXPECT_EQ(store.find("k", {{"Accept-Language", "en"}})->body, "en2");
   EXPECT_EQ(store.stats().entries, 1u);
@@ -98,6 +98,32 @@ TEST(MemoryStore, AnEvictedEntryStaysValidForItsReader) {
   EntryPtr held = store.find("k", {});
   store.erase("k");
   EXPECT_EQ(held->body, "body");
+}
+
+}  // namespace
+}  // namespace pier::cache
+
+#include "cache/coalescer.h"
+
+namespace pier::cache {
+namespace {
+
+TEST(Coalescer, FirstLeadsOthersWaitFinishWakesAll) {
+  Coalescer c(2);
+  int woken = 0;
+  EXPECT_TRUE(c.join("k", [&] { ++woken; }));
+  EXPECT_FALSE(c.join("k", [&] { ++woken; }));
+  EXPECT_FALSE(c.join("k", [&] { ++woken; }));
+  EXPECT_TRUE(c.join("other", [&] { ++woken; }));
+  EXPECT_EQ(c.in_flight(), 2u);
+  c.finish("k");
+  EXPECT_EQ(woken, 2);
+  EXPECT_TRUE(c.join("k", [&] { ++woken; }));  // a new fetch may lead again
+  c.finish("k");
+  c.finish("other");
+  c.finish("never");  // harmless
+  EXPECT_EQ(c.in_flight(), 0u);
+  EXPECT_EQ(woken, 2);
 }
 
 }  // namespace

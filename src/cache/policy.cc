@@ -54,8 +54,17 @@ std::int64_t freshness_lifetime(const Entry& e, const CacheControl& cc, const He
 
 bool heuristically_cacheable(int status) {
   switch (status) {
-    case 200: case 203: case 204: case 300: case 301: case 308:
-    case 404: case 405: case 410: case 414: case 501:
+    case 200:
+    case 203:
+    case 204:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
       return true;
     default:
       return false;
@@ -87,6 +96,27 @@ StoreDecision may_store(const http::RequestHead& request, const http::ResponseHe
       res.s_maxage || res.max_age || res.is_public || find(response.headers, "expires");
   if (!explicit_freshness && !heuristically_cacheable(status)) return {false, "status"};
   return {true, {}};
+}
+
+std::unique_ptr<Entry> entry_from_response(const http::RequestHead& request,
+                                           const http::ResponseHead& response,
+                                           std::int64_t request_time) {
+  auto entry = std::make_unique<Entry>();
+  if (!record_vary(*entry, response.headers, request.headers)) return nullptr;
+  entry->status = response.status;
+  entry->reason = response.reason;
+  for (const Header& h : response.headers) {
+    if (iequals(h.name, "age")) entry->age_value = parse_delta_seconds(h.value).value_or(0);
+    if (!is_stored_field(h.name) || http::named_in_connection(h.name, response.connection_tokens)) {
+      continue;
+    }
+    entry->headers.push_back({std::string(h.name), std::string(h.value)});
+  }
+  entry->request_time = request_time;
+  if (response.framing == http::Framing::ContentLength) {
+    entry->body.reserve(response.content_length);
+  }
+  return entry;
 }
 
 void describe(Entry& e, const PolicyOptions& options) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,12 @@ struct StoreDecision {
 // RFC 9111 §3: may this response to this request be stored by a shared cache?
 StoreDecision may_store(const http::RequestHead& request, const http::ResponseHead& response,
                         const PolicyOptions& options);
+
+// A new entry holding the response's status and stored fields, its Vary selection from the
+// request, and request_time; the body is added as it arrives. Null for "Vary: *".
+std::unique_ptr<Entry> entry_from_response(const http::RequestHead& request,
+                                           const http::ResponseHead& response,
+                                           std::int64_t request_time);
 
 // Fills the entry's derived facts from its fields and times: freshness lifetime (§4.2.1:
 // s-maxage, max-age, Expires - Date, then heuristic or default TTL when configured), corrected

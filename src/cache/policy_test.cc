@@ -72,8 +72,7 @@ TEST(MayStore, TableOfRfc9111Section3) {
       {"", "Cache-Control: private, max-age=60\r\n", 200, "GET", false, "private"},
       {"Authorization: Basic x\r\n", "Cache-Control: max-age=60\r\n", 200, "GET", false,
        "authorization"},
-      {"Authorization: Basic x\r\n", "Cache-Control: public, max-age=60\r\n", 200, "GET", true,
-       ""},
+      {"Authorization: Basic x\r\n", "Cache-Control: public, max-age=60\r\n", 200, "GET", true, ""},
       {"Authorization: Basic x\r\n", "Cache-Control: s-maxage=60\r\n", 200, "GET", true, ""},
       {"Authorization: Basic x\r\n", "Cache-Control: must-revalidate, max-age=9\r\n", 200, "GET",
        true, ""},
@@ -96,10 +95,10 @@ TEST(MayStore, SetCookieWhenTheRouteAllowsIt) {
 
 TEST(Freshness, SMaxageThenMaxAgeThenExpires) {
   EXPECT_EQ(entry_of(kDate + "Cache-Control: max-age=60, s-maxage=120\r\n").lifetime, 120);
-  EXPECT_EQ(entry_of(kDate + "Cache-Control: max-age=60\r\nExpires: " + format_http_date(kT + 9) +
-                     "\r\n")
-                .lifetime,
-            60);
+  EXPECT_EQ(
+      entry_of(kDate + "Cache-Control: max-age=60\r\nExpires: " + format_http_date(kT + 9) + "\r\n")
+          .lifetime,
+      60);
   EXPECT_EQ(entry_of(kDate + "Expires: " + format_http_date(kT + 90) + "\r\n").lifetime, 90);
 }
 
@@ -109,8 +108,7 @@ TEST(Freshness, InvalidOrPastExpiresIsStale) {
 }
 
 TEST(Freshness, NoneWithoutConfiguration) {
-  EXPECT_EQ(entry_of(kDate + "Last-Modified: " + format_http_date(kT - 1000) + "\r\n").lifetime,
-            0);
+  EXPECT_EQ(entry_of(kDate + "Last-Modified: " + format_http_date(kT - 1000) + "\r\n").lifetime, 0);
 }
 
 TEST(Freshness, HeuristicOnlyWhenConfigured) {
@@ -120,8 +118,8 @@ TEST(Freshness, HeuristicOnlyWhenConfigured) {
                      options);
   EXPECT_EQ(e.lifetime, 100);
   // Not for a status that is not heuristically cacheable.
-  EXPECT_EQ(entry_of(kDate + "Last-Modified: " + format_http_date(kT - 1000) + "\r\n", 500, kT,
-                     kT, options)
+  EXPECT_EQ(entry_of(kDate + "Last-Modified: " + format_http_date(kT - 1000) + "\r\n", 500, kT, kT,
+                     options)
                 .lifetime,
             0);
 }
@@ -205,12 +203,14 @@ TEST(StaleIfError, WithinTheWindowGrantedByResponseOrRequest) {
   CacheControl req;
   req.stale_if_error = 100;
   EXPECT_TRUE(may_serve_on_error(none, req, kT + 20));
-  Entry strict = entry_of(kDate + "Cache-Control: max-age=10, must-revalidate, stale-if-error=60\r\n");
+  Entry strict =
+      entry_of(kDate + "Cache-Control: max-age=10, must-revalidate, stale-if-error=60\r\n");
   EXPECT_FALSE(may_serve_on_error(strict, {}, kT + 20));
 }
 
 TEST(Vary, NormalisedSelection) {
-  Exchange a("Accept-Encoding: gzip,  br\r\nAccept-Language: EN\r\n", "Vary: Accept-Encoding, accept-language\r\n");
+  Exchange a("Accept-Encoding: gzip,  br\r\nAccept-Language: EN\r\n",
+             "Vary: Accept-Encoding, accept-language\r\n");
   Entry e;
   ASSERT_TRUE(record_vary(e, a.response.headers, a.request.headers));
   ASSERT_EQ(e.vary.size(), 2u);
@@ -232,9 +232,12 @@ TEST(Vary, StarNeverMatches) {
 }
 
 TEST(NotModified, MergeReplacesFieldsButNotContentLength) {
-  Entry e = entry_of(kDate + "Cache-Control: max-age=10\r\nETag: \"v1\"\r\nX-A: old\r\nX-B: keep\r\n");
+  Entry e =
+      entry_of(kDate + "Cache-Control: max-age=10\r\nETag: \"v1\"\r\nX-A: old\r\nX-B: keep\r\n");
   std::string date50 = "Date: " + format_http_date(kT + 50) + "\r\n";
-  Exchange nm("", "Cache-Control: max-age=100\r\nX-A: new\r\nAge: 3\r\nConnection: close\r\n" + date50, 304);
+  Exchange nm("",
+              "Cache-Control: max-age=100\r\nX-A: new\r\nAge: 3\r\nConnection: close\r\n" + date50,
+              304);
   merge_not_modified(e, nm.response.headers);
   e.request_time = e.response_time = kT + 50;
   describe(e, {});
@@ -250,20 +253,23 @@ TEST(NotModified, MergeReplacesFieldsButNotContentLength) {
 }
 
 TEST(ClientConditional, IfNoneMatchWeakComparisonThenIfModifiedSince) {
-  Entry e = entry_of(kDate + "ETag: W/\"v1\"\r\nLast-Modified: " + format_http_date(kT - 60) +
-                     "\r\n");
-  EXPECT_TRUE(client_not_modified(e, Exchange("If-None-Match: \"x\", \"v1\"\r\n", "").request.headers));
+  Entry e =
+      entry_of(kDate + "ETag: W/\"v1\"\r\nLast-Modified: " + format_http_date(kT - 60) + "\r\n");
+  EXPECT_TRUE(
+      client_not_modified(e, Exchange("If-None-Match: \"x\", \"v1\"\r\n", "").request.headers));
   EXPECT_TRUE(client_not_modified(e, Exchange("If-None-Match: *\r\n", "").request.headers));
   EXPECT_FALSE(client_not_modified(e, Exchange("If-None-Match: \"v2\"\r\n", "").request.headers));
   // If-None-Match wins over If-Modified-Since.
   EXPECT_FALSE(client_not_modified(
-      e, Exchange("If-None-Match: \"v2\"\r\nIf-Modified-Since: " + format_http_date(kT) + "\r\n", "")
-             .request.headers));
+      e,
+      Exchange("If-None-Match: \"v2\"\r\nIf-Modified-Since: " + format_http_date(kT) + "\r\n", "")
+          .request.headers));
   EXPECT_TRUE(client_not_modified(
       e, Exchange("If-Modified-Since: " + format_http_date(kT - 60) + "\r\n", "").request.headers));
   EXPECT_FALSE(client_not_modified(
       e, Exchange("If-Modified-Since: " + format_http_date(kT - 61) + "\r\n", "").request.headers));
-  EXPECT_FALSE(client_not_modified(e, Exchange("If-Modified-Since: yesterday\r\n", "").request.headers));
+  EXPECT_FALSE(
+      client_not_modified(e, Exchange("If-Modified-Since: yesterday\r\n", "").request.headers));
 }
 
 TEST(ClientConditional, WeakEtagEquality) {

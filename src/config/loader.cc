@@ -366,10 +366,138 @@ void read_upstream(YamlReader& r, const YAML::Node& node, const std::string& pat
              [&](const YAML::Node& n, const std::string& p) { read_outlier(r, n, p, c.outlier); });
 }
 
-void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
-                const std::map<std::string, std::size_t>& clusters, proxy::RouteOptions& route) {
+// The freshness settings a cache definition gives its routes and a route may override.
+void read_policy_keys(YamlReader& r, const YAML::Node& node, const std::string& path,
+                      cache::PolicyOptions& policy) {
+  r.optional(node, path, "default_ttl", [&](const YAML::Node& n, const std::string& p) {
+    Duration ttl{};
+    if (r.read_duration(n, p, ttl)) {
+      policy.default_ttl = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
+    }
+  });
+  r.optional(node, path, "heuristic", [&](const YAML::Node& n, const std::string& p) {
+    double fraction = 0;
+    if (r.read_percent(n, p, fraction)) policy.heuristic_percent = static_cast<int>(fraction * 100);
+  });
+  r.optional(node, path, "store_set_cookie", [&](const YAML::Node& n, const std::string& p) {
+    r.read(n, p, policy.store_set_cookie);
+  });
+}
+
+void read_string_list(YamlReader& r, const YAML::Node& node, const std::string& path,
+                      std::vector<std::string>& out) {
+  if (!r.is_sequence(node, path)) return;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string value;
+    if (r.read(node[i], at(path, i), value)) out.push_back(std::move(value));
+  }
+}
+
+void read_cidrs(YamlReader& r, const YAML::Node& node, const std::string& path, CidrSet& out) {
+  if (!r.is_sequence(node, path)) return;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string text;
+    if (!r.read(node[i], at(path, i), text)) continue;
+    if (auto cidr = Cidr::parse(text)) {
+      out.add(*cidr);
+    } else {
+      r.error(node[i], at(path, i), "must be an address or CIDR such as 10.0.0.0/8");
+    }
+  }
+}
+
+void read_cache(YamlReader& r, const YAML::Node& node, const std::string& path,
+                proxy::CacheOptions& c) {
+  c.purge_allow.add(*Cidr::parse("127.0.0.0/8"));
+  c.purge_allow.add(*Cidr::parse("::1/128"));
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path, {"match", "upstream"});
+  r.only_keys(node, path,
+              {"store", "max_bytes", "max_object", "default_ttl", "heuristic", "store_set_cookie",
+               "lock_timeout", "key", "purge_allow"});
+  r.optional(node, path, "store", [&](const YAML::Node& n, const std::string& p) {
+    std::string store;
+    if (!r.read(n, p, store)) return;
+    if (store == "memory") {
+      c.store = proxy::CacheStore::Memory;
+    } else {
+      r.error(n, p, "must be memory");
+    }
+  });
+  auto size_in = [&](const char* k, std::uint64_t min, std::uint64_t& out) {
+    r.optional(node, path, k, [&](const YAML::Node& n, const std::string& p) {
+      std::uint64_t v = 0;
+      if (!r.read_size(n, p, v)) return;
+      if (v < min) {
+        r.error(n, p, fmt::format("must be at least {} bytes", min));
+        return;
+      }
+      out = v;
+    });
+  };
+  size_in("max_bytes", 64 * 1024, c.max_bytes);
+  size_in("max_object", 1, c.max_object);
+  read_policy_keys(r, node, path, c.policy);
+  r.optional(node, path, "lock_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, c.lock_timeout);
+  });
+  r.optional(node, path, "key", [&](const YAML::Node& k, const std::string& kp) {
+    if (!r.is_map(k, kp)) return;
+    r.only_keys(k, kp, {"ignore_query", "sort_query", "headers"});
+    r.optional(k, kp, "ignore_query", [&](const YAML::Node& n, const std::string& p) {
+      read_string_list(r, n, p, c.key.ignore_query);
+    });
+    r.optional(k, kp, "sort_query",
+               [&](const YAML::Node& n, const std::string& p) { r.read(n, p, c.key.sort_query); });
+    r.optional(k, kp, "headers", [&](const YAML::Node& n, const std::string& p) {
+      read_string_list(r, n, p, c.key.headers);
+      for (const std::string& h : c.key.headers) {
+        if (!http::is_token(h)) r.error(n, p, fmt::format("\"{}\" is not a field name", h));
+      }
+    });
+  });
+  r.optional(node, path, "purge_allow", [&](const YAML::Node& n, const std::string& p) {
+    c.purge_allow = CidrSet();
+    read_cidrs(r, n, p, c.purge_allow);
+  });
+  if (c.max_object > c.max_bytes) r.error(node, path, "max_object must not exceed max_bytes");
+}
+
+// `cache: NAME`, or `cache: { name: NAME, default_ttl: 30s, ... }` to override its policy.
+void read_route_cache(YamlReader& r, const YAML::Node& node, const std::string& path,
+                      const std::vector<proxy::CacheOptions>& caches, proxy::RouteOptions& route) {
+  // Not one YAML::Node rebound to the name: assigning to a yaml-cpp Node overwrites the node it
+  // refers to, so `node` itself would become the name.
+  const bool is_map = node.IsMap();
+  const YAML::Node name_node = is_map ? node["name"] : node;
+  std::string name;
+  if (is_map) {
+    r.only_keys(node, path, {"name", "default_ttl", "heuristic", "store_set_cookie"});
+    if (!name_node) {
+      r.error(node, path, "missing required key \"name\"");
+      return;
+    }
+    if (!r.read(name_node, key(path, "name"), name)) return;
+  } else if (!r.read(node, path, name)) {
+    return;
+  }
+  for (std::size_t i = 0; i < caches.size(); ++i) {
+    if (caches[i].name != name) continue;
+    route.cache_index = i;
+    route.cache_policy = caches[i].policy;
+    if (is_map) read_policy_keys(r, node, path, route.cache_policy);
+    return;
+  }
+  r.error(name_node, path, fmt::format("no cache named \"{}\" in caches", name));
+}
+
+void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
+                const std::map<std::string, std::size_t>& clusters,
+                const std::vector<proxy::CacheOptions>& caches, proxy::RouteOptions& route) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"match", "upstream", "cache"});
+  r.optional(node, path, "cache", [&](const YAML::Node& n, const std::string& p) {
+    read_route_cache(r, n, p, caches, route);
+  });
   r.optional(node, path, "match", [&](const YAML::Node& m, const std::string& mp) {
     if (!r.is_map(m, mp)) return;
     r.only_keys(m, mp, {"host", "path_prefix"});
@@ -415,7 +543,7 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
   if (!r.is_map(root, "")) return;
   r.only_keys(root, "",
               {"workers", "shutdown_timeout", "trusted_proxies", "http", "listeners", "upstreams",
-               "routes"});
+               "routes", "caches"});
   r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
     if (n.IsScalar() && n.Scalar() == "auto") {
       out.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -428,16 +556,7 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
     r.read_duration(n, p, out.shutdown_timeout);
   });
   r.optional(root, "", "trusted_proxies", [&](const YAML::Node& n, const std::string& p) {
-    if (!r.is_sequence(n, p)) return;
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      std::string text;
-      if (!r.read(n[i], at(p, i), text)) continue;
-      if (auto cidr = Cidr::parse(text)) {
-        out.trusted_proxies.add(*cidr);
-      } else {
-        r.error(n[i], at(p, i), "must be an address or CIDR such as 10.0.0.0/8");
-      }
-    }
+    read_cidrs(r, n, p, out.trusted_proxies);
   });
   r.optional(root, "", "http",
              [&](const YAML::Node& n, const std::string& p) { read_http(r, n, p, out.http); });
@@ -458,11 +577,19 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
   } else if (!u) {
     r.error(root, "", "missing required key \"upstreams\"");
   }
+  if (YAML::Node caches = root["caches"]; caches && r.is_map(caches, "caches")) {
+    for (const auto& entry : caches) {
+      proxy::CacheOptions c;
+      c.name = entry.first.Scalar();
+      read_cache(r, entry.second, "caches." + c.name, c);
+      out.caches.push_back(std::move(c));
+    }
+  }
   if (YAML::Node routes = root["routes"]; routes && r.is_sequence(routes, "routes")) {
     if (routes.size() == 0) r.error(routes, "routes", "needs at least one route");
     for (std::size_t i = 0; i < routes.size(); ++i) {
       proxy::RouteOptions route;
-      read_route(r, routes[i], at("routes", i), clusters, route);
+      read_route(r, routes[i], at("routes", i), clusters, out.caches, route);
       out.routes.push_back(std::move(route));
     }
   } else if (!routes) {

@@ -362,3 +362,69 @@ TEST(LoadFile, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace pier::config
+
+namespace pier::config {
+namespace {
+
+constexpr const char* kCacheConfig = R"(listeners:
+  - address: 127.0.0.1:8080
+upstreams:
+  app:
+    backends: [127.0.0.1:9001]
+caches:
+  default:
+    max_bytes: 64MiB
+    max_object: 2MiB
+    default_ttl: 10s
+    heuristic: 10%
+    lock_timeout: 2s
+    key: { ignore_query: [utm_source], sort_query: true, headers: [X-Tenant] }
+    purge_allow: [10.0.0.0/8]
+routes:
+  - match: { path_prefix: /a }
+    upstream: app
+    cache: default
+  - match: { path_prefix: / }
+    upstream: app
+    cache: { name: default, store_set_cookie: true, default_ttl: 30s }
+)";
+
+TEST(LoadCaches, CacheDefinitionsAndRouteOverrides) {
+  LoadResult result = load_text(kCacheConfig, "pier.yaml");
+  ASSERT_TRUE(result.options) << (result.errors.empty() ? "" : result.errors[0]);
+  const auto& o = *result.options;
+  ASSERT_EQ(o.caches.size(), 1u);
+  const auto& c = o.caches[0];
+  EXPECT_EQ(c.max_bytes, 64u << 20);
+  EXPECT_EQ(c.max_object, 2u << 20);
+  EXPECT_EQ(c.policy.default_ttl, 10);
+  EXPECT_EQ(c.policy.heuristic_percent, 10);
+  EXPECT_EQ(c.lock_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c.key.ignore_query, std::vector<std::string>{"utm_source"});
+  EXPECT_TRUE(c.key.sort_query);
+  EXPECT_EQ(c.key.headers, std::vector<std::string>{"X-Tenant"});
+  EXPECT_TRUE(c.purge_allow.contains(*parse_ip("10.1.2.3")));
+  EXPECT_FALSE(c.purge_allow.contains(*parse_ip("127.0.0.1")));
+  ASSERT_EQ(o.routes.size(), 2u);
+  EXPECT_EQ(o.routes[0].cache_index, 0u);
+  EXPECT_EQ(o.routes[0].cache_policy.default_ttl, 10);
+  EXPECT_FALSE(o.routes[0].cache_policy.store_set_cookie);
+  EXPECT_EQ(o.routes[1].cache_policy.default_ttl, 30);
+  EXPECT_TRUE(o.routes[1].cache_policy.store_set_cookie);
+  EXPECT_EQ(o.routes[1].cache_policy.heuristic_percent, 10);
+}
+
+TEST(LoadCaches, ErrorsNameTheirPlace) {
+  std::string text = kCacheConfig;
+  text.replace(text.find("cache: default\n"), 14, "cache: nope   ");
+  text.replace(text.find("max_object: 2MiB"), 16, "max_object: 1GiB");
+  LoadResult result = load_text(text, "pier.yaml");
+  ASSERT_EQ(result.errors.size(), 2u);
+  EXPECT_EQ(result.errors[0],
+            "pier.yaml:8:5: caches.default: max_object must not exceed max_bytes");
+  EXPECT_EQ(result.errors[1],
+            "pier.yaml:18:12: routes[0].cache: no cache named \"nope\" in caches");
+}
+
+}  // namespace
+}  // namespace pier::config

@@ -47,7 +47,7 @@ const Header* find(const http::HeaderList& headers, std::string_view name) {
 }  // namespace
 
 void build_upstream_request(const http::RequestHead& r, const ClientFacts& client,
-                            std::string_view via, std::string& out) {
+                            std::string_view via, std::string& out, const RequestEdits& edits) {
   out.clear();
   out.append(r.method_token).append(" ").append(r.target).append(" HTTP/1.1\r\n");
   bool absolute_form = !r.scheme.empty();
@@ -65,6 +65,10 @@ void build_upstream_request(const http::RequestHead& r, const ClientFacts& clien
       continue;
     }
     if (iequals(h.name, "expect") || iequals(h.name, "x-forwarded-for")) continue;
+    if (edits.drop_conditionals &&
+        (iequals(h.name, "if-none-match") || iequals(h.name, "if-modified-since"))) {
+      continue;
+    }
     if (!client.trusted &&
         (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host"))) {
       continue;  // an untrusted client must not choose what the backend believes
@@ -87,6 +91,7 @@ void build_upstream_request(const http::RequestHead& r, const ClientFacts& clien
   if (!via.empty()) {
     out.append("Via: 1.").append(r.version_minor == 0 ? "0 " : "1 ").append(via).append("\r\n");
   }
+  out.append(edits.extra_fields);
   out.append("\r\n");
 }
 

@@ -17,11 +17,19 @@ struct ClientFacts {
       fallback_host;  // Host for requests that carry none (HTTP/1.0): the upstream's name
 };
 
+// Changes a cache makes to the upstream request: the client's own validators are dropped (the
+// cache fetches a full response it can store, then answers the client's condition itself), and
+// its validators may be added to revalidate a stored response.
+struct RequestEdits {
+  bool drop_conditionals = false;
+  std::string_view extra_fields;  // complete "Name: value\r\n" lines
+};
+
 // The request to send upstream: origin-form target, HTTP/1.1, hop-by-hop headers and those named
 // in Connection removed (Upgrade kept for an upgrade), Expect removed (the proxy answers
 // 100-continue itself), X-Forwarded-For/-Proto/-Host and Via added.
 void build_upstream_request(const http::RequestHead& request, const ClientFacts& client,
-                            std::string_view via, std::string& out);
+                            std::string_view via, std::string& out, const RequestEdits& edits = {});
 
 struct ResponseFraming {
   bool close_client = false;  // add "Connection: close" and close after the body

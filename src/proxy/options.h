@@ -4,11 +4,14 @@
 #include <asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/cidr.h"
 #include "base/units.h"
+#include "cache/key.h"
+#include "cache/policy.h"
 #include "upstream/options.h"
 
 namespace pier::proxy {
@@ -33,12 +36,28 @@ struct ListenerOptions {
 
 enum class HostMatchKind { Any, Exact, Suffix };
 
+enum class CacheStore { Memory };
+
+// A named cache (config `caches:`), referenced by routes.
+struct CacheOptions {
+  std::string name;
+  CacheStore store = CacheStore::Memory;
+  std::uint64_t max_bytes = 256ull << 20;
+  std::uint64_t max_object = 8ull << 20;  // a larger response streams through, not stored
+  cache::PolicyOptions policy;            // defaults for the routes that use this cache
+  cache::KeyOptions key;
+  Duration lock_timeout = 5s;  // a coalesced miss waits this long for the leader's response
+  CidrSet purge_allow;         // who may send PURGE; loopback unless configured
+};
+
 struct RouteOptions {
   HostMatchKind host_kind = HostMatchKind::Any;
   std::string host;  // lower case; for Suffix the part after "*", e.g. ".example.com"
   std::string path_prefix = "/";
   std::string upstream;  // cluster name
   std::size_t cluster_index = 0;
+  std::optional<std::size_t> cache_index;  // index into ProxyOptions::caches
+  cache::PolicyOptions cache_policy;       // the cache's policy, with this route's overrides
 };
 
 struct ProxyOptions {
@@ -49,6 +68,7 @@ struct ProxyOptions {
   std::vector<ListenerOptions> listeners;
   std::vector<upstream::ClusterOptions> upstreams;
   std::vector<RouteOptions> routes;
+  std::vector<CacheOptions> caches;
 };
 
 }  // namespace pier::proxy

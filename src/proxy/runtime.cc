@@ -6,6 +6,9 @@ Runtime::Runtime(ProxyOptions opts) : options(std::move(opts)), router(options.r
   for (const auto& cluster_options : options.upstreams) {
     clusters.push_back(std::make_unique<upstream::Cluster>(cluster_options));
   }
+  for (const auto& cache_options : options.caches) {
+    caches.push_back(std::make_unique<SharedCache>(cache_options));
+  }
 }
 
 ClusterLocal::ClusterLocal(net::Worker& worker, upstream::Cluster& c, std::uint64_t seed)
@@ -19,6 +22,17 @@ ClusterLocal::ClusterLocal(net::Worker& worker, upstream::Cluster& c, std::uint6
   }
   for (std::size_t i = 0; i < targets.size(); ++i)
     targets[i].weight = c.backends()[i]->weight();
+}
+
+upstream::Backend* ClusterLocal::pick(const balancing::TriedSet& tried) {
+  TimePoint now = Clock::now();
+  auto& backends = cluster->backends();
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    targets[i].usable = backends[i]->usable(now);
+    targets[i].load = backends[i]->in_flight();
+  }
+  auto index = balancer->pick(targets, 0, tried);
+  return index ? backends[*index].get() : nullptr;
 }
 
 WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)

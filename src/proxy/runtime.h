@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "balancing/balancer.h"
+#include "cache/coalescer.h"
+#include "cache/memory_store.h"
 #include "net/worker.h"
 #include "proxy/options.h"
 #include "proxy/router.h"
@@ -16,17 +18,29 @@
 
 namespace pier::proxy {
 
+// A cache shared by all workers: its store and its coalesced fetches.
+struct SharedCache {
+  explicit SharedCache(const CacheOptions& o) : options(o), store(o.max_bytes) {}
+  const CacheOptions& options;
+  cache::MemoryStore store;
+  cache::Coalescer coalescer;
+};
+
 struct Runtime {
   explicit Runtime(ProxyOptions opts);
 
   ProxyOptions options;
   std::vector<std::unique_ptr<upstream::Cluster>> clusters;  // index = RouteOptions::cluster_index
+  std::vector<std::unique_ptr<SharedCache>> caches;          // index = RouteOptions::cache_index
   Router router;
 };
 
 // A cluster as one worker sees it: its balancer state, connection pools and retry budget.
 struct ClusterLocal {
   ClusterLocal(net::Worker& worker, upstream::Cluster& cluster, std::uint64_t seed);
+
+  // Phase select_upstream: the balancer's choice among the usable backends not yet tried.
+  upstream::Backend* pick(const balancing::TriedSet& tried);
 
   upstream::Cluster* cluster;
   std::unique_ptr<balancing::Balancer> balancer;

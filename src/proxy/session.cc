@@ -202,7 +202,15 @@ asio::awaitable<Next> Session::handle_request() {
     co_return co_await send_error(404, "no route for this host and path",
                                   has_body ? http::Close::Yes : http::Close::No);
   }
-  co_return co_await proxy_request(*ctx_.clusters[route->cluster_index]);
+  if (route->cache_index) {
+    if (auto answered = co_await cache_lookup(*route)) {
+      cache_.end();
+      co_return *answered;
+    }
+  }
+  Next next = co_await proxy_request(*ctx_.clusters[route->cluster_index]);
+  cache_.end();
+  co_return next;
 }
 
 // Works out whether the whole request body is already in the buffer: such a body can be sent
@@ -238,17 +246,6 @@ void Session::measure_buffered_body() {
   }
 }
 
-upstream::Backend* Session::select_upstream(ClusterLocal& local, const balancing::TriedSet& tried) {
-  TimePoint now = Clock::now();
-  auto& backends = local.cluster->backends();
-  for (std::size_t i = 0; i < backends.size(); ++i) {
-    local.targets[i].usable = backends[i]->usable(now);
-    local.targets[i].load = backends[i]->in_flight();
-  }
-  auto index = local.balancer->pick(local.targets, 0, tried);
-  return index ? backends[*index].get() : nullptr;
-}
-
 // Phases select_upstream .. response, with retries on other backends.
 asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   const upstream::ClusterOptions& options = local.cluster->options();
@@ -258,7 +255,10 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
       options.timeouts.total > Duration::zero() ? start + options.timeouts.total : TimePoint::max();
   local.budget.record_request(start);
   ClientFacts client{peer_text_, client_conn_.trusted, "http", local.cluster->name()};
-  build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_);
+  RequestEdits edits{
+      cache_.active() && !cache_.invalidate,
+      cache_.revalidating ? std::string_view(cache_.validators) : std::string_view()};
+  build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_, edits);
   in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
   measure_buffered_body();
   if (body_malformed_) {
@@ -272,7 +272,7 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   balancing::TriedSet tried;
   AttemptFailure last{Failure::ConnectFailure, 503, "no healthy backend", Reached::No};
   for (std::uint32_t attempts = 1;; ++attempts) {
-    upstream::Backend* backend = select_upstream(local, tried);
+    upstream::Backend* backend = local.pick(tried);
     if (backend == nullptr) break;
     tried.set(backend->index());
     backend->begin_request();
@@ -303,6 +303,9 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   total_deadline_ = TimePoint::max();
   bool body_left = !body_complete_in_buffer_ || body_streamed_;
   if (!body_left) in_.consume(body_buffered_);
+  if (!body_left) {
+    if (auto served = co_await serve_stale_on_error()) co_return *served;
+  }
   co_return co_await send_error(last.status, last.detail,
                                 body_left ? http::Close::Yes : http::Close::No);
 }
@@ -377,6 +380,8 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
           false, true, Next::Close, {Failure::Status, 502, "retried status", Reached::Yes}};
     }
   }
+  if (auto answered = co_await cache_response(pool))
+    co_return AttemptResult{true, false, *answered, {}};
   if (response_.status == 101) co_return AttemptResult{true, false, co_await tunnel(pool), {}};
   co_return AttemptResult{true, false, co_await relay_response(pool), {}};
 }

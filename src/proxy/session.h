@@ -17,6 +17,7 @@
 #include "proxy/forward_head.h"
 #include "proxy/retry_policy.h"
 #include "proxy/runtime.h"
+#include "proxy/session_cache.h"
 
 namespace pier::proxy {
 
@@ -59,7 +60,6 @@ class Session {
   asio::awaitable<bool> read_request_head();
   asio::awaitable<Next> handle_request();
   asio::awaitable<Next> proxy_request(ClusterLocal& local);
-  upstream::Backend* select_upstream(ClusterLocal& local, const balancing::TriedSet& tried);
   asio::awaitable<AttemptResult> attempt(ClusterLocal& local, upstream::Backend& backend,
                                          std::uint32_t attempts_done);
   asio::awaitable<std::optional<AttemptFailure>> connect(upstream::ConnectionPool& pool,
@@ -71,6 +71,19 @@ class Session {
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
   asio::awaitable<Next> tunnel(upstream::ConnectionPool& pool);
   asio::awaitable<Next> send_error(int status, std::string_view detail, http::Close close);
+
+  // Cache phases (session_cache.cc).
+  asio::awaitable<std::optional<Next>> cache_lookup(const RouteOptions& route);
+  asio::awaitable<bool> wait_for_leader();
+  asio::awaitable<Next> serve_entry(const cache::Entry& entry);
+  void start_background_refresh(const cache::EntryPtr& stale);
+  asio::awaitable<std::optional<Next>> cache_response(upstream::ConnectionPool& pool);
+  asio::awaitable<std::optional<Next>> serve_stale_on_error();
+  void start_capture();
+  void capture_body(std::string_view data);
+  void finish_capture(bool complete);
+  void invalidate_after_unsafe();
+  void add_cache_status(std::size_t head_end);
 
   // Helpers.
   void arm(Phase phase, Duration timeout);
@@ -97,6 +110,7 @@ class Session {
   std::string& upstream_head_;
   std::string& out_;
   http::ChunkedDecoder chunked_;
+  CacheFlow cache_;
 
   // The request body: how much of it sits complete in in_ (a replayable body), or that it must
   // be streamed from the client.

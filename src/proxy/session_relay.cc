@@ -140,9 +140,11 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   bool must_close = ctx_.draining || !body_fully_sent_;
   ResponseFraming plan = plan_response(request_, response_, must_close);
   build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  add_cache_status(out_.size());
   up_.consume(response_scanner_.head_size());
   bool upstream_clean = false;
   bool ok = co_await relay_response_body(plan, upstream_clean);
+  finish_capture(ok);
   disarm();
   up_.release();
   bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
@@ -174,6 +176,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       case http::Framing::ContentLength:
         used = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
         send = pending.substr(0, used);
+        capture_body(send);
         remaining -= used;
         finished = remaining == 0;
         break;
@@ -183,9 +186,12 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
           auto step = chunked_.next(pending);
           used = step.consumed;
           send = step.data;
+          capture_body(send);
         } else {
           while (used < pending.size() && !chunked_.done() && !chunked_.failed()) {
-            used += chunked_.next(pending.substr(used)).consumed;
+            auto step = chunked_.next(pending.substr(used));
+            used += step.consumed;
+            capture_body(step.data);
           }
           send = pending.substr(0, used);
         }
@@ -195,6 +201,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       case http::Framing::UntilClose:
         used = pending.size();
         send = pending;
+        capture_body(send);
         break;
     }
     if (!head_sent || !send.empty()) {
@@ -285,6 +292,7 @@ asio::awaitable<Next> Session::send_error(int status, std::string_view detail, h
   out_.clear();
   if (ctx_.draining) close = http::Close::Yes;
   http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
+  if (cache_.active()) add_cache_status(out_.find("\r\n\r\n") + 4);
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
   disarm();

@@ -1,0 +1,50 @@
+// The state one request carries through the cache phases (cache_lookup, and the storing of the
+// response): see session_cache.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cache/cache_control.h"
+#include "cache/entry.h"
+#include "proxy/runtime.h"
+
+namespace pier::proxy {
+
+struct CacheFlow {
+  SharedCache* cache = nullptr;  // null: the route has no cache
+  const cache::PolicyOptions* policy = nullptr;
+  ClusterLocal* cluster = nullptr;  // the route's upstream, for background refreshes
+  std::string key;
+  cache::CacheControl request_cc;
+  bool request_no_cache = false;
+  cache::EntryPtr stale;      // a stored entry that could not be served as it is
+  bool revalidating = false;  // the upstream request carries stale's validators
+  bool invalidate = false;    // an unsafe method: a success invalidates the stored URIs
+  bool lead = false;          // this request leads the coalesced fetch of `key`
+  std::int64_t request_time = 0;
+  std::string validators;  // If-None-Match / If-Modified-Since lines for the upstream request
+  std::string status;      // our Cache-Status parameters, after the cache's name
+  std::unique_ptr<cache::Entry> capture;  // the response being stored while it is relayed
+  std::uint64_t max_object = 0;
+
+  bool active() const { return cache != nullptr; }
+  // Ends this request's part in the cache: a leader's waiters are woken (they look again).
+  void end() {
+    if (lead) cache->coalescer.finish(key);
+    lead = false;
+    cache = nullptr;
+    stale.reset();
+    capture.reset();
+    revalidating = invalidate = false;
+  }
+  ~CacheFlow() {
+    if (lead) cache->coalescer.finish(key);
+  }
+};
+
+// Wall-clock seconds for RFC 9111's arithmetic (coarse: no syscall, a second's precision).
+std::int64_t wall_seconds();
+
+}  // namespace pier::proxy
