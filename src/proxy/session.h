@@ -75,6 +75,7 @@ class Session {
   // Cache phases (session_cache.cc).
   asio::awaitable<std::optional<Next>> cache_lookup(const RouteOptions& route);
   asio::awaitable<bool> wait_for_leader();
+  asio::awaitable<Next> purge();
   asio::awaitable<Next> serve_entry(const cache::Entry& entry);
   void start_background_refresh(const cache::EntryPtr& stale);
   asio::awaitable<std::optional<Next>> cache_response(upstream::ConnectionPool& pool);

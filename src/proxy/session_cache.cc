@@ -84,6 +84,7 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
   cache::build_key(cache_.key, "http", request_.host, request_.target, request_.headers,
                    shared.options.key);
   http::Method method = request_.method;
+  if (request_.method_token == "PURGE") co_return co_await purge();
   if (method != http::Method::Get && method != http::Method::Head) {
     cache_.invalidate = is_unsafe(method);
     cache_.status = "fwd=method";
@@ -147,6 +148,35 @@ void Session::start_background_refresh(const cache::EntryPtr& stale) {
   build_upstream_request(request_, client, runtime_.options.http.via, job.upstream_head,
                          RequestEdits{true, validators});
   start_refresh(ctx_, std::move(job));
+}
+
+// PURGE <url> removes every stored variant of the URL; PURGE <prefix>* every URL that starts
+// with the prefix. Only from purge_allow (loopback by default); never forwarded.
+asio::awaitable<Next> Session::purge() {
+  in_.consume(request_scanner_.head_size());
+  bool has_body = request_.framing != http::Framing::None;
+  http::Close close = has_body ? http::Close::Yes : http::Close::No;
+  cache_.status = "fwd=method; detail=purge";
+  if (!cache_.cache->options.purge_allow.contains(client_conn_.peer)) {
+    co_return co_await send_error(403, "PURGE is not allowed from this address", close);
+  }
+  // The URL's key without the configured request fields, which a PURGE does not carry: every
+  // variant of them goes.
+  cache::KeyOptions url_only = cache_.cache->options.key;
+  url_only.headers.clear();
+  cache::build_key(cache_.key, "http", request_.host, request_.target, {}, url_only);
+  std::size_t removed = 0;
+  if (cache_.key.ends_with('*')) {
+    cache_.key.pop_back();
+    removed = cache_.cache->store.erase_prefix(cache_.key);
+  } else {
+    removed = cache_.cache->store.erase(cache_.key) ? 1 : 0;
+    if (!cache_.cache->options.key.headers.empty()) {
+      removed += cache_.cache->store.erase_prefix(cache_.key + "\n");
+    }
+  }
+  co_return co_await send_error(removed > 0 ? 200 : 404, removed > 0 ? "purged" : "not in cache",
+                                close);
 }
 
 // Joins the coalesced fetch of the key: either this request leads it (false, cache_.lead set),

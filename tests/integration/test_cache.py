@@ -229,10 +229,12 @@ class CacheTest(PierTestCase):
     def test_stale_while_revalidate_serves_stale_and_refreshes_once(self):
         self.start_pier(cache_config(self.b1))
         # The origin takes 1.5 s, so the refresh is still under way while stale hits arrive.
-        target = '/s?delay=1500&counter=1&header=Cache-Control:max-age=1,stale-while-revalidate=60'
+        # That delay counts in the age (RFC 9111 §4.2.3): an entry starts 1-2 s old, so max-age=3
+        # keeps the refreshed one fresh for the checks below.
+        target = '/s?delay=1500&counter=1&header=Cache-Control:max-age=3,stale-while-revalidate=60'
         first = self.get(target)
         self.assertEqual(first.body, b'b1 1\n')
-        time.sleep(2.2)
+        time.sleep(3.2)
         started = time.monotonic()
         results = run_concurrently(5, lambda _: self.get(target))
         self.assertLess(time.monotonic() - started, 1.2, 'stale hits must not wait for the origin')
@@ -316,6 +318,27 @@ class CacheTest(PierTestCase):
         self.assertEqual(second.framing, 'length')
         self.assertEqual(second.body, first.body)
         self.assertEqual(self.requests(), 1)
+
+    def test_purge_a_url_and_a_prefix(self):
+        self.start_pier(cache_config(self.b1))
+        urls = ['/p/a?header=Cache-Control:max-age=60', '/p/b?header=Cache-Control:max-age=60',
+                '/q?header=Cache-Control:max-age=60']
+        for u in urls:
+            self.get(u)
+        r = self.request('PURGE', urls[0])
+        self.assertStatus(r, 200)
+        self.assertEqual(self.requests(), 3, 'PURGE is never forwarded')
+        self.assertStatus(self.request('PURGE', urls[0]), 404)
+        self.assertEqual(self.status(self.get(urls[0])), 'pier; fwd=miss; stored')
+        self.assertStatus(self.request('PURGE', '/p/*'), 200)
+        self.assertEqual(self.status(self.get(urls[1])), 'pier; fwd=miss; stored')
+        self.assertTrue(self.status(self.get(urls[2])).startswith('pier; hit'))
+
+    def test_purge_only_from_allowed_addresses(self):
+        self.start_pier(cache_config(self.b1, {'purge_allow': ['10.0.0.0/8']}))
+        self.get(FRESH)
+        self.assertStatus(self.request('PURGE', FRESH), 403)
+        self.assertTrue(self.status(self.get(FRESH)).startswith('pier; hit'))
 
     def test_route_without_cache_is_untouched(self):
         route_cached = {'match': {'host': '*', 'path_prefix': '/c/'}, 'upstream': 'app',
