@@ -413,14 +413,21 @@ void read_cache(YamlReader& r, const YAML::Node& node, const std::string& path,
   if (!r.is_map(node, path)) return;
   r.only_keys(node, path,
               {"store", "max_bytes", "max_object", "default_ttl", "heuristic", "store_set_cookie",
-               "lock_timeout", "key", "purge_allow"});
+               "lock_timeout", "key", "purge_allow", "prefix"});
+  c.prefix = "pier:cache:" + c.name + ":";
+  r.optional(node, path, "prefix",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, c.prefix); });
   r.optional(node, path, "store", [&](const YAML::Node& n, const std::string& p) {
     std::string store;
     if (!r.read(n, p, store)) return;
     if (store == "memory") {
       c.store = proxy::CacheStore::Memory;
+    } else if (store == "redis") {
+      c.store = proxy::CacheStore::Redis;
+    } else if (store == "tiered") {
+      c.store = proxy::CacheStore::Tiered;
     } else {
-      r.error(n, p, "must be memory");
+      r.error(n, p, "must be memory, redis or tiered");
     }
   });
   auto size_in = [&](const char* k, std::uint64_t min, std::uint64_t& out) {
@@ -460,6 +467,52 @@ void read_cache(YamlReader& r, const YAML::Node& node, const std::string& path,
     read_cidrs(r, n, p, c.purge_allow);
   });
   if (c.max_object > c.max_bytes) r.error(node, path, "max_object must not exceed max_bytes");
+}
+
+// redis://[:password@]host:port[/db]
+void read_redis(YamlReader& r, const YAML::Node& node, const std::string& path,
+                redis::RedisOptions& out) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"url", "timeout", "connect_timeout"});
+  r.optional(node, path, "timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, out.timeout);
+  });
+  r.optional(node, path, "connect_timeout", [&](const YAML::Node& n, const std::string& p) {
+    r.read_duration(n, p, out.connect_timeout);
+  });
+  YAML::Node url = node["url"];
+  if (!url) {
+    r.error(node, path, "missing required key \"url\"");
+    return;
+  }
+  std::string p = key(path, "url");
+  if (!r.read(url, p, out.url)) return;
+  std::string rest = out.url;
+  if (!rest.starts_with("redis://")) {
+    r.error(url, p, "must be redis://[:password@]host:port[/db]");
+    return;
+  }
+  rest = rest.substr(8);
+  if (std::size_t at_sign = rest.rfind('@'); at_sign != std::string::npos) {
+    std::string credentials = rest.substr(0, at_sign);
+    out.password = credentials.starts_with(":") ? credentials.substr(1) : credentials;
+    rest = rest.substr(at_sign + 1);
+  }
+  if (std::size_t slash = rest.find('/'); slash != std::string::npos) {
+    auto db = parse_uint(rest.substr(slash + 1));
+    if (!db || *db > 1000) {
+      r.error(url, p, "the database after / must be a number");
+      return;
+    }
+    out.db = static_cast<int>(*db);
+    rest = rest.substr(0, slash);
+  }
+  std::string why;
+  if (auto e = resolve(rest, why)) {
+    out.endpoint = *e;
+  } else {
+    r.error(url, p, why);
+  }
 }
 
 // `cache: NAME`, or `cache: { name: NAME, default_ttl: 30s, ... }` to override its policy.
@@ -543,7 +596,7 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
   if (!r.is_map(root, "")) return;
   r.only_keys(root, "",
               {"workers", "shutdown_timeout", "trusted_proxies", "http", "listeners", "upstreams",
-               "routes", "caches"});
+               "routes", "caches", "redis"});
   r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
     if (n.IsScalar() && n.Scalar() == "auto") {
       out.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -583,6 +636,19 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
       c.name = entry.first.Scalar();
       read_cache(r, entry.second, "caches." + c.name, c);
       out.caches.push_back(std::move(c));
+    }
+  }
+  r.optional(root, "", "redis", [&](const YAML::Node& n, const std::string& p) {
+    out.redis.emplace();
+    read_redis(r, n, p, *out.redis);
+  });
+  if (!out.redis) {
+    for (std::size_t i = 0; i < out.caches.size(); ++i) {
+      if (out.caches[i].uses_redis()) {
+        r.error(root["caches"][out.caches[i].name]["store"],
+                "caches." + out.caches[i].name + ".store",
+                "needs a top-level redis: { url: redis://host:port }");
+      }
     }
   }
   if (YAML::Node routes = root["routes"]; routes && r.is_sequence(routes, "routes")) {

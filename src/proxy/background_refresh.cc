@@ -12,6 +12,7 @@
 #include "http/head_scanner.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
+#include "proxy/cache_storage.h"
 #include "proxy/io.h"
 #include "proxy/session_cache.h"
 
@@ -164,7 +165,7 @@ asio::awaitable<void> refresh(RefreshJob job) {
     backend->end_request();
   }
   if (entry) {
-    job.cache->store.put(job.key, entry);
+    co_await cache_put(*job.cache, job.redis, job.key, entry);
   } else {
     spdlog::debug("cache: background refresh of {} failed; the stale entry stays", job.key);
   }

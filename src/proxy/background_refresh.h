@@ -13,6 +13,7 @@ struct RefreshJob {
   SharedCache* cache = nullptr;
   cache::PolicyOptions policy;
   ClusterLocal* cluster = nullptr;
+  redis::Client* redis = nullptr;  // the worker's, for redis and tiered caches
   std::string key;
   cache::EntryPtr stale;
   std::string client_head;    // a copy of the client's request head: Vary and may_store read it

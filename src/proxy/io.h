@@ -1,12 +1,10 @@
-// Completion token used by every coroutine on the data path: errors come back as values
-// (std::tuple<error_code, ...>), never as exceptions.
+// The data path's completion token (net/io.h), under the name the proxy's code uses.
 #pragma once
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
+#include "net/io.h"
 
 namespace pier::proxy {
 
-inline constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+using net::kNoThrow;
 
 }  // namespace pier::proxy

@@ -12,6 +12,7 @@
 #include "base/units.h"
 #include "cache/key.h"
 #include "cache/policy.h"
+#include "redis/options.h"
 #include "upstream/options.h"
 
 namespace pier::proxy {
@@ -36,7 +37,9 @@ struct ListenerOptions {
 
 enum class HostMatchKind { Any, Exact, Suffix };
 
-enum class CacheStore { Memory };
+// memory: in this process; redis: in the Redis that the fleet shares; tiered: memory in front of
+// Redis.
+enum class CacheStore { Memory, Redis, Tiered };
 
 // A named cache (config `caches:`), referenced by routes.
 struct CacheOptions {
@@ -48,6 +51,10 @@ struct CacheOptions {
   cache::KeyOptions key;
   Duration lock_timeout = 5s;  // a coalesced miss waits this long for the leader's response
   CidrSet purge_allow;         // who may send PURGE; loopback unless configured
+  std::string prefix;          // Redis key prefix; "pier:cache:<name>:" unless configured
+
+  bool uses_memory() const { return store != CacheStore::Redis; }
+  bool uses_redis() const { return store != CacheStore::Memory; }
 };
 
 struct RouteOptions {
@@ -69,6 +76,7 @@ struct ProxyOptions {
   std::vector<upstream::ClusterOptions> upstreams;
   std::vector<RouteOptions> routes;
   std::vector<CacheOptions> caches;
+  std::optional<redis::RedisOptions> redis;  // needed by redis and tiered caches
 };
 
 }  // namespace pier::proxy

@@ -1,5 +1,7 @@
 #include "proxy/runtime.h"
 
+#include "proxy/cache_storage.h"
+
 namespace pier::proxy {
 
 Runtime::Runtime(ProxyOptions opts) : options(std::move(opts)), router(options.routes) {
@@ -39,6 +41,21 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
     : worker(w), runtime(std::move(rt)), rng(0x5eed + w.index() * 7919) {
   for (const auto& cluster : runtime->clusters) {
     clusters.push_back(std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
+  }
+  if (runtime->options.redis) {
+    const auto& redis_options = *runtime->options.redis;
+    redis = std::make_unique<redis::Client>(w.io(), redis_options, "redis", w.index() == 0);
+    redis->start();
+    bool tiered = false;
+    for (const auto& c : runtime->caches)
+      tiered = tiered || (c->memory && c->options.uses_redis());
+    if (tiered && w.index() == 0) {
+      subscriber = std::make_unique<redis::Client>(w.io(), redis_options, "redis", false);
+      subscriber->subscribe(std::string(kPurgeChannel), [rt = runtime.get()](std::string_view key) {
+        apply_fleet_purge(*rt, key);
+      });
+      subscriber->start();
+    }
   }
   // Idle pooled connections older than idle_timeout are closed even when no request comes.
   w.deadlines().on_tick([this](TimePoint now) {

@@ -12,17 +12,21 @@
 #include "proxy/options.h"
 #include "proxy/router.h"
 #include "proxy/session_scratch.h"
+#include "redis/client.h"
 #include "upstream/cluster.h"
 #include "upstream/connection_pool.h"
 #include "upstream/retry_budget.h"
 
 namespace pier::proxy {
 
-// A cache shared by all workers: its store and its coalesced fetches.
+// A cache shared by all workers: its memory tier (none for store: redis) and its coalesced
+// fetches. Its Redis side goes through each worker's own client (proxy/cache_storage.h).
 struct SharedCache {
-  explicit SharedCache(const CacheOptions& o) : options(o), store(o.max_bytes) {}
+  explicit SharedCache(const CacheOptions& o)
+      : options(o),
+        memory(o.uses_memory() ? std::make_unique<cache::MemoryStore>(o.max_bytes) : nullptr) {}
   const CacheOptions& options;
-  cache::MemoryStore store;
+  std::unique_ptr<cache::MemoryStore> memory;
   cache::Coalescer coalescer;
 };
 
@@ -64,6 +68,8 @@ struct WorkerContext {
   static constexpr std::chrono::milliseconds kTrimPeriod{250};
   std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
   bool draining = false;
+  std::unique_ptr<redis::Client> redis;       // this worker's connection, when Redis is configured
+  std::unique_ptr<redis::Client> subscriber;  // worker 0 of a process with tiered caches: purges
 };
 
 }  // namespace pier::proxy

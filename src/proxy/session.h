@@ -82,8 +82,8 @@ class Session {
   asio::awaitable<std::optional<Next>> serve_stale_on_error();
   void start_capture();
   void capture_body(std::string_view data);
-  void finish_capture(bool complete);
-  void invalidate_after_unsafe();
+  asio::awaitable<void> finish_capture(bool complete);
+  asio::awaitable<void> invalidate_after_unsafe();
   void add_cache_status(std::size_t head_end);
 
   // Helpers.

@@ -15,6 +15,7 @@
 #include "cache/policy.h"
 #include "http/status.h"
 #include "proxy/background_refresh.h"
+#include "proxy/cache_storage.h"
 #include "proxy/io.h"
 #include "proxy/router.h"
 #include "proxy/session.h"
@@ -98,7 +99,8 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
   cache_.request_no_cache = cache::request_forbids_cached(request_, cache_.request_cc);
   for (bool waited = false;; waited = true) {
     bool any_variant = false;
-    cache::EntryPtr entry = shared.store.find(cache_.key, request_.headers, &any_variant);
+    cache::EntryPtr entry = co_await cache_find(shared, ctx_.redis.get(), cache_.key,
+                                                request_.headers, *cache_.policy, &any_variant);
     cache_.stale.reset();
     if (entry) {
       cache::Verdict verdict =
@@ -138,6 +140,7 @@ void Session::start_background_refresh(const cache::EntryPtr& stale) {
   job.cache = cache_.cache;
   job.policy = *cache_.policy;
   job.cluster = cache_.cluster;
+  job.redis = ctx_.redis.get();
   job.key = cache_.key;
   job.stale = stale;
   job.client_head.assign(in_.readable().substr(0, request_scanner_.head_size()));
@@ -166,13 +169,15 @@ asio::awaitable<Next> Session::purge() {
   url_only.headers.clear();
   cache::build_key(cache_.key, "http", request_.host, request_.target, {}, url_only);
   std::size_t removed = 0;
+  redis::Client* redis = ctx_.redis.get();
   if (cache_.key.ends_with('*')) {
     cache_.key.pop_back();
-    removed = cache_.cache->store.erase_prefix(cache_.key);
+    removed = co_await cache_erase(*cache_.cache, redis, cache_.key, true);
   } else {
-    removed = cache_.cache->store.erase(cache_.key) ? 1 : 0;
+    removed = co_await cache_erase(*cache_.cache, redis, cache_.key, false);
     if (!cache_.cache->options.key.headers.empty()) {
-      removed += cache_.cache->store.erase_prefix(cache_.key + "\n");
+      std::string with_fields = cache_.key + "\n";
+      removed += co_await cache_erase(*cache_.cache, redis, with_fields, true);
     }
   }
   co_return co_await send_error(removed > 0 ? 200 : 404, removed > 0 ? "purged" : "not in cache",
@@ -258,7 +263,7 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
   if (!cache_.active()) co_return std::nullopt;
   int status = response_.status;
   if (cache_.invalidate) {
-    if (status >= 200 && status < 400) invalidate_after_unsafe();
+    if (status >= 200 && status < 400) co_await invalidate_after_unsafe();
     co_return std::nullopt;
   }
   if (cache_.revalidating && status == 304) {
@@ -272,7 +277,7 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     updated->request_time = cache_.request_time;
     updated->response_time = wall_seconds();
     cache::describe(*updated, *cache_.policy);
-    cache_.cache->store.put(cache_.key, updated);
+    co_await cache_put(*cache_.cache, ctx_.redis.get(), cache_.key, updated);
     if (cache_.lead) cache_.cache->coalescer.finish(cache_.key);
     cache_.lead = false;
     cache_.status.append("; fwd-status=304");
@@ -338,14 +343,16 @@ void Session::capture_body(std::string_view data) {
   cache_.capture->body.append(data);
 }
 
-void Session::finish_capture(bool complete) {
-  if (!cache_.active()) return;
+// The relayed response is complete: store what was captured (Redis included, before the
+// coalesced waiters are woken, so that they find it wherever they look).
+asio::awaitable<void> Session::finish_capture(bool complete) {
+  if (!cache_.active()) co_return;
   if (cache_.capture && complete) {
     cache::Entry& e = *cache_.capture;
     e.response_time = wall_seconds();
     cache::describe(e, *cache_.policy);
-    cache_.cache->store.put(cache_.key,
-                            std::shared_ptr<const cache::Entry>(std::move(cache_.capture)));
+    cache::EntryPtr entry(std::move(cache_.capture));
+    co_await cache_put(*cache_.cache, ctx_.redis.get(), cache_.key, std::move(entry));
   }
   cache_.capture.reset();
   if (cache_.lead) cache_.cache->coalescer.finish(cache_.key);
@@ -354,15 +361,18 @@ void Session::finish_capture(bool complete) {
 
 // RFC 9111 §4.4: a successful unsafe request invalidates its target URI, and the URIs of its
 // Location and Content-Location when they have the same origin.
-void Session::invalidate_after_unsafe() {
+asio::awaitable<void> Session::invalidate_after_unsafe() {
   const CacheOptions& options = cache_.cache->options;
-  auto drop = [&](const std::string& key) {
-    cache_.cache->store.erase(key);
-    if (!options.key.headers.empty()) cache_.cache->store.erase_prefix(key + "\n");
-  };
+  redis::Client* redis = ctx_.redis.get();
   std::string key;
+  auto drop = [&]() -> asio::awaitable<void> {
+    co_await cache_erase(*cache_.cache, redis, key, false);
+    if (options.key.headers.empty()) co_return;
+    std::string with_fields = key + "\n";
+    co_await cache_erase(*cache_.cache, redis, with_fields, true);
+  };
   cache::build_key(key, "http", request_.host, request_.target, {}, options.key);
-  drop(key);
+  co_await drop();
   for (const http::Header& h : response_.headers) {
     if (!iequals(h.name, "location") && !iequals(h.name, "content-location")) continue;
     std::string_view target = h.value;
@@ -377,7 +387,7 @@ void Session::invalidate_after_unsafe() {
       continue;  // relative references other than absolute paths are left alone
     }
     cache::build_key(key, "http", host, target, {}, options.key);
-    drop(key);
+    co_await drop();
   }
 }
 

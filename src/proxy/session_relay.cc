@@ -144,7 +144,7 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   up_.consume(response_scanner_.head_size());
   bool upstream_clean = false;
   bool ok = co_await relay_response_body(plan, upstream_clean);
-  finish_capture(ok);
+  co_await finish_capture(ok);
   disarm();
   up_.release();
   bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
@@ -204,6 +204,9 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
         capture_body(send);
         break;
     }
+    // A stored response is in the cache (Redis included) before its last byte reaches the
+    // client: whoever asks next, through any Pier of the fleet, finds it.
+    if (finished && cache_.capture) co_await finish_capture(true);
     if (!head_sent || !send.empty()) {
       std::array<asio::const_buffer, 2> buffers{
           asio::buffer(head_sent ? std::string_view() : std::string_view(out_)),

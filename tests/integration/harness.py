@@ -40,6 +40,10 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PIER_BIN = os.environ.get('PIER_BIN') or str(REPO_ROOT / 'build' / 'pier')
 DEMO_BACKEND = os.environ.get('PIER_DEMO_BACKEND') or str(REPO_ROOT / 'tools' / 'demo_backend.py')
 LOG_LEVEL = os.environ.get('PIER_LOG_LEVEL') or 'info'
+REDIS_SERVER = shutil.which('redis-server') or '/usr/bin/redis-server'
+# scripts/test starts one redis-server for the suite and names it here ('127.0.0.1:PORT');
+# tests that stop or pause Redis start their own (PierTestCase.start_redis).
+SHARED_REDIS = os.environ.get('PIER_TEST_REDIS')
 KEEP_TMP = os.environ.get('PIER_TEST_KEEP_TMP') == '1'
 VERBOSE = os.environ.get('PIER_TEST_VERBOSE') == '1'
 
@@ -412,6 +416,67 @@ class Backend(ManagedProcess):
                          headers=[('Connection', 'close')])
         if r.status != 200:
             raise AssertionError('backend %s /control answered %d' % (self.backend_name, r.status))
+
+
+class Redis(ManagedProcess):
+    """A redis-server of the test's own (so that it may be stopped, paused or restarted), in
+    memory only, with maxmemory and allkeys-lru as scripts/test configures the shared one."""
+
+    def __init__(self, workdir, port=0, name='redis'):
+        port = port or free_port()
+        argv = [REDIS_SERVER, '--port', str(port), '--bind', HOST, '--save', '',
+                '--appendonly', 'no', '--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru',
+                '--dir', str(workdir)]
+        super().__init__(argv, name, workdir)
+        self.port = port
+        self.address = '%s:%d' % (HOST, port)
+        self.url = 'redis://%s/0' % self.address
+        wait_for(self.ping, START_TIMEOUT, message='redis-server on port %d' % port)
+
+    def ping(self):
+        try:
+            return self.command('PING') == 'PONG'
+        except OSError:
+            return False
+
+    def command(self, *args):
+        return redis_command(self.port, *args)
+
+
+def redis_command(port, *args):
+    """One command over a new connection; the decoded reply (bytes for bulk strings, str for
+    status replies, int, list, None; an error reply raises RuntimeError)."""
+    parts = [b'*%d\r\n' % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b'$%d\r\n%s\r\n' % (len(a), a))
+    with socket.create_connection((HOST, port), timeout=5) as s:
+        s.sendall(b''.join(parts))
+        reader = s.makefile('rb')
+        return _read_resp(reader)
+
+
+def _read_resp(reader):
+    line = reader.readline()
+    if not line:
+        raise ConnectionError('redis closed the connection')
+    kind, rest = line[:1], line[1:-2]
+    if kind == b'+':
+        return rest.decode()
+    if kind == b'-':
+        raise RuntimeError(rest.decode())
+    if kind == b':':
+        return int(rest)
+    if kind == b'$':
+        n = int(rest)
+        if n < 0:
+            return None
+        data = reader.read(n + 2)
+        return data[:-2]
+    if kind == b'*':
+        n = int(rest)
+        return None if n < 0 else [_read_resp(reader) for _ in range(n)]
+    raise ConnectionError('unexpected RESP reply %r' % line)
 
 
 class Pier(ManagedProcess):
@@ -847,6 +912,7 @@ class PierTestCase(unittest.TestCase):
         self.pier = None
         self._piers = []
         self._backends = []
+        self._redises = []
         self._conns = []
         # Cleanups run last-registered-first: sockets close, then pier stops, then backends,
         # then the report, then the temp dir goes.
@@ -862,6 +928,19 @@ class PierTestCase(unittest.TestCase):
 
     def start_backends(self, *names, args=()):
         return [self.start_backend(n, *args) for n in names]
+
+    def start_redis(self, port=0):
+        """A redis-server of this test's own, stopped by PID in teardown."""
+        r = Redis(self.workdir, port=port, name='redis%d' % len(self._redises))
+        self._redises.append(r)
+        self.addCleanup(r.stop, 5)
+        return r
+
+    def shared_redis_url(self):
+        """scripts/test's redis-server when there is one, else one of this test's own."""
+        if SHARED_REDIS:
+            return 'redis://%s/0' % SHARED_REDIS
+        return self.start_redis().url
 
     def start_pier(self, config, port=None, log_level=LOG_LEVEL):
         """Start pier with `config` (a dict from make_config, or YAML text).
