@@ -70,8 +70,22 @@ CACHE_FRAGMENTS = {
                             "    server o2 127.0.0.1:{{ORIGIN2}}",
     },
     "varnish": {},
+    # Pier: its memory store on /cache/; the tiered store (memory in front of the run's
+    # redis-server) for requests with "Host: tiered" (mode cache-100-tiered).
+    "pier": {
+        "PIER_TOP": "redis: { url: \"redis://127.0.0.1:{{REDIS_PORT}}/0\" }\n"
+                    "caches:\n"
+                    "  bench: { store: memory, max_bytes: 256MiB, max_object: 2MiB }\n"
+                    "  bench_tiered: { store: tiered, max_bytes: 256MiB, max_object: 2MiB }",
+        "PIER_ROUTES": "  - match: { host: tiered, path_prefix: /cache/ }\n"
+                       "    upstream: origin\n"
+                       "    cache: bench_tiered\n"
+                       "  - match: { host: \"*\", path_prefix: /cache/ }\n"
+                       "    upstream: origin\n"
+                       "    cache: bench",
+    },
 }
-NO_CACHE = {"pier": "not yet supported (Pier has no cache yet)"}
+CACHE_WITH_PIER = ("pier",) + CACHE_PROXIES
 
 MODES = [
     Mode("pass-100", "Pass-through, 100 B body, 64 keep-alive clients", "/100b", 100),
@@ -79,11 +93,13 @@ MODES = [
     Mode("pass-1m", "Pass-through, 1 MiB body, 16 keep-alive clients", "/1m", 1048576,
          wrk=("-c", "16")),
     Mode("cache-100", "Cache hit, 100 B body, 64 keep-alive clients", "/cache/100b", 100,
-         proxies=CACHE_PROXIES, pending=NO_CACHE, fragments=CACHE_FRAGMENTS,
-         ratio_to=("haproxy", "varnish")),
+         proxies=CACHE_WITH_PIER, fragments=CACHE_FRAGMENTS, ratio_to=("haproxy", "varnish")),
     Mode("cache-16k", "Cache hit, 16 KiB body, 64 keep-alive clients", "/cache/16k", 16384,
-         proxies=CACHE_PROXIES, pending=NO_CACHE, fragments=CACHE_FRAGMENTS,
-         ratio_to=("haproxy", "varnish")),
+         proxies=CACHE_WITH_PIER, fragments=CACHE_FRAGMENTS, ratio_to=("haproxy", "varnish")),
+    Mode("cache-100-tiered", "Cache hit, 100 B body, Pier's tiered store (memory in front of "
+         "Redis), 64 keep-alive clients", "/cache/100b", 100,
+         wrk=("-c", "64", "-H", "Host: tiered"), proxies=CACHE_WITH_PIER,
+         fragments=CACHE_FRAGMENTS, ratio_to=("haproxy", "varnish")),
     Mode("conn-1k", "Pass-through, 100 B body, 1,000 concurrent keep-alive clients", "/100b", 100,
          wrk=("-c", "1000", "--timeout", "10s")),
     Mode("new-conn", "Pass-through, 100 B body, a new connection per request (32 clients)",

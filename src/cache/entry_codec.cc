@@ -158,6 +158,12 @@ std::optional<Decoded> decode(std::string_view bytes) {
   return std::nullopt;
 }
 
+std::string with_checksum(std::string_view bytes) {
+  std::string out(bytes);
+  seal(out);
+  return out;
+}
+
 std::string variant_key(std::string_view key, const std::vector<StoredField>& selection) {
   std::string out(key);
   for (const StoredField& f : selection) {

@@ -30,6 +30,10 @@ struct Decoded {
 };
 std::optional<Decoded> decode(std::string_view bytes);
 
+// `bytes` with the checksum a value ends with appended: lets the fuzzer reach the decoder's
+// parsing behind the checksum.
+std::string with_checksum(std::string_view bytes);
+
 // The key of one variant: the URL's key and the selecting fields' normalised values.
 std::string variant_key(std::string_view key, const std::vector<StoredField>& selection);
 

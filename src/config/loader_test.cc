@@ -204,7 +204,7 @@ TEST(LoadText, UnknownTopLevelKeyIsReportedAtItsPosition) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0],
             "pier.yaml:3:1: wrokers: unknown key (expected one of: workers, shutdown_timeout, "
-            "trusted_proxies, http, listeners, upstreams, routes)");
+            "trusted_proxies, http, listeners, upstreams, routes, caches, redis)");
 }
 
 TEST(LoadText, UnknownNestedKeysAreReportedWithTheirPath) {

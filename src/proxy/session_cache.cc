@@ -392,14 +392,17 @@ asio::awaitable<void> Session::invalidate_after_unsafe() {
 }
 
 // Adds our member of Cache-Status (RFC 9211) to the head in out_, which ends at head_end.
+// Inserted piece by piece right before the blank line: nothing is allocated.
 void Session::add_cache_status(std::size_t head_end) {
   if (!cache_.active() || head_end < 2) return;
   const std::string& via = runtime_.options.http.via;
   std::string_view name = via.empty() ? std::string_view("pier") : std::string_view(via);
-  std::string line;
-  line.reserve(32 + cache_.status.size());
-  line.append("Cache-Status: ").append(name).append("; ").append(cache_.status).append("\r\n");
-  out_.insert(head_end - 2, line);
+  std::size_t at = head_end - 2;
+  for (std::string_view piece : {std::string_view("Cache-Status: "), name, std::string_view("; "),
+                                 std::string_view(cache_.status), std::string_view("\r\n")}) {
+    out_.insert(at, piece);
+    at += piece.size();
+  }
 }
 
 }  // namespace pier::proxy
