@@ -537,7 +537,7 @@ def check_record(rec):
     # so do requests in flight: they reached the origin but wrk did not count them
     share = rec["origin_req_per_req"]
     if share is not None:
-        cached = rec["proxy"] != "pier" and mode.name.startswith("cache")
+        cached = mode.name.startswith("cache")
         if (cached and share > 0.05) or (not cached and not 0.98 <= share <= 1.02 + in_flight):
             out.append(f"{where}: {share:.3f} origin requests per request")
     return out
@@ -676,6 +676,21 @@ def report(data):
                 continue
             target(f"{name}: req per CPU-s ≥ {goal:g}× {what}", med_span(rs, r2),
                    statistics.median(rs) >= goal)
+    # The limiter's cost: Pier's paired ratio to HAProxy with a never-refusing limit, against
+    # the same ratio without one (pass-100).
+    base = paired_ratios(recs, "pass-100", 1, "pier", "haproxy") if have("haproxy") else []
+    for name, goal in (("rate-local", 0.03), ("rate-redis", None)):
+        if name not in st["modes"] or not have("pier") or 1 not in st["workers"]:
+            continue
+        rs = paired_ratios(recs, name, 1, "pier", "haproxy") if have("haproxy") else []
+        text = f"{name}: req per CPU-s lost to the limiter vs pass-100" + \
+            (f" < {goal:.0%}" if goal else " (reported)")
+        if not rs or not base:
+            target(text, "not measured (needs pass-100 and HAProxy in the run)", None)
+            continue
+        cost = 1 - statistics.median(rs) / statistics.median(base)
+        figure = f"{cost:+.1%} ({statistics.median(rs):.2f}× vs {statistics.median(base):.2f}× HAProxy)"
+        target(text, figure, cost < goal if goal else None)
     for mem in mems:
         if mem["proxy"] == "pier" and mem["kib_per_conn"] is not None:
             target(f"≤ 1 KiB RSS per idle keep-alive connection ({mem['workers']} worker(s))",

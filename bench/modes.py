@@ -73,8 +73,7 @@ CACHE_FRAGMENTS = {
     # Pier: its memory store on /cache/; the tiered store (memory in front of the run's
     # redis-server) for requests with "Host: tiered" (mode cache-100-tiered).
     "pier": {
-        "PIER_TOP": "redis: { url: \"redis://127.0.0.1:{{REDIS_PORT}}/0\" }\n"
-                    "caches:\n"
+        "PIER_TOP": "caches:\n"
                     "  bench: { store: memory, max_bytes: 256MiB, max_object: 2MiB }\n"
                     "  bench_tiered: { store: tiered, max_bytes: 256MiB, max_object: 2MiB }",
         "PIER_ROUTES": "  - match: { host: tiered, path_prefix: /cache/ }\n"
@@ -86,6 +85,21 @@ CACHE_FRAGMENTS = {
     },
 }
 CACHE_WITH_PIER = ("pier",) + CACHE_PROXIES
+
+# Rate limits high enough never to refuse: what a decision costs, not what refusing saves.
+RATE_FRAGMENTS = {
+    "pier": {
+        "PIER_TOP": "rate_limits:\n"
+                    "  bench_local: { key: client_ip, rate: 100000000/s, store: local }\n"
+                    "  bench_redis: { key: client_ip, rate: 100000000/s, store: redis }",
+        "PIER_ROUTES": "  - match: { host: rl-local, path_prefix: / }\n"
+                       "    upstream: origin\n"
+                       "    rate_limit: bench_local\n"
+                       "  - match: { host: rl-redis, path_prefix: / }\n"
+                       "    upstream: origin\n"
+                       "    rate_limit: bench_redis",
+    },
+}
 
 MODES = [
     Mode("pass-100", "Pass-through, 100 B body, 64 keep-alive clients", "/100b", 100),
@@ -100,6 +114,14 @@ MODES = [
          "Redis), 64 keep-alive clients", "/cache/100b", 100,
          wrk=("-c", "64", "-H", "Host: tiered"), proxies=CACHE_WITH_PIER,
          fragments=CACHE_FRAGMENTS, ratio_to=("haproxy", "varnish")),
+    # The rate limiter's cost: Pier with a limit that never refuses (local, then Redis), paired
+    # with HAProxy passing the same requests; compared with pass-100's ratio in the report.
+    Mode("rate-local", "Pass-through, 100 B body, a local rate limit that never refuses, "
+         "64 keep-alive clients", "/100b", 100, wrk=("-c", "64", "-H", "Host: rl-local"),
+         proxies=("pier", "haproxy"), fragments=RATE_FRAGMENTS),
+    Mode("rate-redis", "Pass-through, 100 B body, a Redis rate limit that never refuses, "
+         "64 keep-alive clients", "/100b", 100, wrk=("-c", "64", "-H", "Host: rl-redis"),
+         proxies=("pier", "haproxy"), fragments=RATE_FRAGMENTS),
     Mode("conn-1k", "Pass-through, 100 B body, 1,000 concurrent keep-alive clients", "/100b", 100,
          wrk=("-c", "1000", "--timeout", "10s")),
     Mode("new-conn", "Pass-through, 100 B body, a new connection per request (32 clients)",
@@ -107,11 +129,7 @@ MODES = [
 ]
 
 # Modes that wait for a Pier capability: listed as pending in the report, not run.
-PENDING_MODES = {
-    "rate-limit": "Pier has no rate limiter yet; the mode joins when it lands (a path under a "
-                  "limit high enough never to reject, to measure the limiter's cost per request, "
-                  "against nginx limit_req and an HAProxy stick-table)",
-}
+PENDING_MODES = {}
 
 # Memory: KiB of RSS per idle keep-alive client connection. Each proxy is started afresh, warmed up,
 # then MEMORY_CONNECTIONS connections each send one request, read the response and stay open.

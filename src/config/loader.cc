@@ -337,8 +337,13 @@ void read_outlier(YamlReader& r, const YAML::Node& node, const std::string& path
 void read_upstream(YamlReader& r, const YAML::Node& node, const std::string& path,
                    ClusterOptions& c) {
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path,
-              {"balance", "backends", "pool", "timeouts", "retry", "health", "outlier"});
+  r.only_keys(
+      node, path,
+      {"balance", "backends", "pool", "timeouts", "retry", "health", "outlier", "max_in_flight"});
+  r.optional(node, path, "max_in_flight", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 0, 10'000'000, v)) c.max_in_flight = static_cast<std::uint32_t>(v);
+  });
   r.optional(node, path, "balance", [&](const YAML::Node& n, const std::string& p) {
     std::string name;
     if (!r.read(n, p, name)) return;
@@ -515,6 +520,132 @@ void read_redis(YamlReader& r, const YAML::Node& node, const std::string& path,
   }
 }
 
+// "100/s", "6000/m", "10/h".
+bool parse_rate(const std::string& text, std::int64_t& count, std::int64_t& period_us) {
+  std::size_t slash = text.find('/');
+  if (slash == std::string::npos) return false;
+  auto n = parse_uint(text.substr(0, slash));
+  std::string unit = text.substr(slash + 1);
+  if (!n || *n == 0 || *n > 1'000'000'000) return false;
+  if (unit == "s") {
+    period_us = 1'000'000;
+  } else if (unit == "m") {
+    period_us = 60'000'000;
+  } else if (unit == "h") {
+    period_us = 3'600'000'000;
+  } else {
+    return false;
+  }
+  count = static_cast<std::int64_t>(*n);
+  return true;
+}
+
+// client_ip, route, or header:NAME
+bool parse_key_part(const std::string& text, proxy::RateKeyPart& part) {
+  if (text == "client_ip") {
+    part.kind = proxy::RateKeyPart::Kind::ClientIp;
+  } else if (text == "route") {
+    part.kind = proxy::RateKeyPart::Kind::Route;
+  } else if (text.starts_with("header:") && http::is_token(text.substr(7))) {
+    part.kind = proxy::RateKeyPart::Kind::Header;
+    part.header = text.substr(7);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void read_rate_limit(YamlReader& r, const YAML::Node& node, const std::string& path,
+                     proxy::RateLimitOptions& l) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path,
+              {"key", "rate", "burst", "store", "on_redis_error", "headers", "max_keys"});
+  auto key_part = [&](const YAML::Node& n, const std::string& p) {
+    std::string text;
+    if (!r.read(n, p, text)) return;
+    proxy::RateKeyPart part;
+    if (parse_key_part(text, part)) {
+      l.key.push_back(part);
+    } else {
+      r.error(n, p, "must be client_ip, route, or header:NAME");
+    }
+  };
+  if (YAML::Node key = node["key"]; key && key.IsSequence()) {
+    for (std::size_t i = 0; i < key.size(); ++i)
+      key_part(key[i], at(path + ".key", i));
+  } else if (key) {
+    key_part(key, path + ".key");
+  } else {
+    l.key.push_back({});  // client_ip
+  }
+  YAML::Node rate = node["rate"];
+  if (!rate) {
+    r.error(node, path, "missing required key \"rate\" (such as 100/s or 6000/m)");
+  } else {
+    std::string text;
+    if (r.read(rate, path + ".rate", text) && !parse_rate(text, l.count, l.period_us)) {
+      r.error(rate, path + ".rate", "must be COUNT/s, COUNT/m or COUNT/h, such as 100/s");
+    }
+  }
+  std::int64_t burst = l.count;  // default: one period's worth, capped below
+  if (l.period_us > 1'000'000) burst = std::max<std::int64_t>(1, l.count * 1'000'000 / l.period_us);
+  r.optional(node, path, "burst", [&](const YAML::Node& n, const std::string& p) {
+    r.read_int(n, p, 1, 1'000'000'000, burst);
+  });
+  l.limit = ratelimit::make_limit(l.count, l.period_us, burst);
+  r.optional(node, path, "store", [&](const YAML::Node& n, const std::string& p) {
+    std::string store;
+    if (!r.read(n, p, store)) return;
+    if (store == "local" || store == "redis") {
+      l.redis = store == "redis";
+    } else {
+      r.error(n, p, "must be local or redis");
+    }
+  });
+  r.optional(node, path, "on_redis_error", [&](const YAML::Node& n, const std::string& p) {
+    std::string policy;
+    if (!r.read(n, p, policy)) return;
+    if (policy == "local_fallback") {
+      l.on_redis_error = proxy::OnRedisError::LocalFallback;
+    } else if (policy == "allow") {
+      l.on_redis_error = proxy::OnRedisError::Allow;
+    } else if (policy == "deny") {
+      l.on_redis_error = proxy::OnRedisError::Deny;
+    } else {
+      r.error(n, p, "must be local_fallback, allow or deny");
+    }
+  });
+  r.optional(node, path, "headers",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, l.headers); });
+  r.optional(node, path, "max_keys", [&](const YAML::Node& n, const std::string& p) {
+    std::int64_t v = 0;
+    if (r.read_int(n, p, 64, 100'000'000, v)) l.max_keys = static_cast<std::size_t>(v);
+  });
+}
+
+// `rate_limit: NAME` or `rate_limit: [NAME, ...]`: each applies, in order.
+void read_route_rate_limits(YamlReader& r, const YAML::Node& node, const std::string& path,
+                            const std::vector<proxy::RateLimitOptions>& limits,
+                            proxy::RouteOptions& route) {
+  auto one = [&](const YAML::Node& n, const std::string& p) {
+    std::string name;
+    if (!r.read(n, p, name)) return;
+    for (std::size_t i = 0; i < limits.size(); ++i) {
+      if (limits[i].name == name) {
+        route.rate_limits.push_back(i);
+        return;
+      }
+    }
+    r.error(n, p, fmt::format("no rate limit named \"{}\" in rate_limits", name));
+  };
+  if (node.IsSequence()) {
+    for (std::size_t i = 0; i < node.size(); ++i)
+      one(node[i], at(path, i));
+  } else {
+    one(node, path);
+  }
+}
+
 // `cache: NAME`, or `cache: { name: NAME, default_ttl: 30s, ... }` to override its policy.
 void read_route_cache(YamlReader& r, const YAML::Node& node, const std::string& path,
                       const std::vector<proxy::CacheOptions>& caches, proxy::RouteOptions& route) {
@@ -544,10 +675,14 @@ void read_route_cache(YamlReader& r, const YAML::Node& node, const std::string& 
 }
 
 void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
-                const std::map<std::string, std::size_t>& clusters,
-                const std::vector<proxy::CacheOptions>& caches, proxy::RouteOptions& route) {
+                const std::map<std::string, std::size_t>& clusters, const ProxyOptions& out,
+                proxy::RouteOptions& route) {
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path, {"match", "upstream", "cache"});
+  r.only_keys(node, path, {"match", "upstream", "cache", "rate_limit"});
+  const auto& caches = out.caches;
+  r.optional(node, path, "rate_limit", [&](const YAML::Node& n, const std::string& p) {
+    read_route_rate_limits(r, n, p, out.rate_limits, route);
+  });
   r.optional(node, path, "cache", [&](const YAML::Node& n, const std::string& p) {
     read_route_cache(r, n, p, caches, route);
   });
@@ -596,7 +731,7 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
   if (!r.is_map(root, "")) return;
   r.only_keys(root, "",
               {"workers", "shutdown_timeout", "trusted_proxies", "http", "listeners", "upstreams",
-               "routes", "caches", "redis"});
+               "routes", "caches", "redis", "rate_limits"});
   r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
     if (n.IsScalar() && n.Scalar() == "auto") {
       out.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -638,11 +773,25 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
       out.caches.push_back(std::move(c));
     }
   }
+  if (YAML::Node limits = root["rate_limits"]; limits && r.is_map(limits, "rate_limits")) {
+    for (const auto& entry : limits) {
+      proxy::RateLimitOptions l;
+      l.name = entry.first.Scalar();
+      read_rate_limit(r, entry.second, "rate_limits." + l.name, l);
+      out.rate_limits.push_back(std::move(l));
+    }
+  }
   r.optional(root, "", "redis", [&](const YAML::Node& n, const std::string& p) {
     out.redis.emplace();
     read_redis(r, n, p, *out.redis);
   });
   if (!out.redis) {
+    for (const auto& l : out.rate_limits) {
+      if (l.redis) {
+        r.error(root["rate_limits"][l.name]["store"], "rate_limits." + l.name + ".store",
+                "needs a top-level redis: { url: redis://host:port }");
+      }
+    }
     for (std::size_t i = 0; i < out.caches.size(); ++i) {
       if (out.caches[i].uses_redis()) {
         r.error(root["caches"][out.caches[i].name]["store"],
@@ -655,7 +804,8 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
     if (routes.size() == 0) r.error(routes, "routes", "needs at least one route");
     for (std::size_t i = 0; i < routes.size(); ++i) {
       proxy::RouteOptions route;
-      read_route(r, routes[i], at("routes", i), clusters, out.caches, route);
+      route.index = i;
+      read_route(r, routes[i], at("routes", i), clusters, out, route);
       out.routes.push_back(std::move(route));
     }
   } else if (!routes) {

@@ -204,7 +204,7 @@ TEST(LoadText, UnknownTopLevelKeyIsReportedAtItsPosition) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0],
             "pier.yaml:3:1: wrokers: unknown key (expected one of: workers, shutdown_timeout, "
-            "trusted_proxies, http, listeners, upstreams, routes, caches, redis)");
+            "trusted_proxies, http, listeners, upstreams, routes, caches, redis, rate_limits)");
 }
 
 TEST(LoadText, UnknownNestedKeysAreReportedWithTheirPath) {
@@ -424,6 +424,84 @@ TEST(LoadCaches, ErrorsNameTheirPlace) {
             "pier.yaml:8:5: caches.default: max_object must not exceed max_bytes");
   EXPECT_EQ(result.errors[1],
             "pier.yaml:18:12: routes[0].cache: no cache named \"nope\" in caches");
+}
+
+}  // namespace
+}  // namespace pier::config
+
+namespace pier::config {
+namespace {
+
+TEST(LoadRateLimits, DefinitionsKeysAndRoutes) {
+  std::string text = yaml({
+      "listeners:",
+      "  - address: 127.0.0.1:8080",
+      "redis: { url: \"redis://:secret@127.0.0.1:6390/2\", timeout: 20ms }",
+      "upstreams:",
+      "  app: { backends: [127.0.0.1:9001], max_in_flight: 50 }",
+      "rate_limits:",
+      "  per_client: { rate: 100/s }",
+      "  per_key: { key: [\"header:X-API-Key\", route], rate: 6000/m, burst: 10, store: redis,",
+      "             on_redis_error: deny, headers: true, max_keys: 5000 }",
+      "routes:",
+      "  - upstream: app",
+      "    rate_limit: [per_client, per_key]",
+  });
+  LoadResult result = load_text(text, "pier.yaml");
+  ASSERT_TRUE(result.options) << (result.errors.empty() ? "" : result.errors[0]);
+  const auto& o = *result.options;
+  ASSERT_TRUE(o.redis);
+  EXPECT_EQ(o.redis->password, "secret");
+  EXPECT_EQ(o.redis->db, 2);
+  EXPECT_EQ(o.redis->endpoint.port(), 6390);
+  EXPECT_EQ(o.redis->timeout, 20ms);
+  EXPECT_EQ(o.upstreams[0].max_in_flight, 50u);
+  ASSERT_EQ(o.rate_limits.size(), 2u);
+  const auto& a = o.rate_limits[0];
+  EXPECT_EQ(a.limit.interval_us, 10'000);
+  EXPECT_EQ(a.limit.burst, 100);  // default: one second's worth
+  EXPECT_FALSE(a.redis);
+  ASSERT_EQ(a.key.size(), 1u);
+  EXPECT_EQ(a.key[0].kind, proxy::RateKeyPart::Kind::ClientIp);
+  const auto& b = o.rate_limits[1];
+  EXPECT_EQ(b.limit.interval_us, 10'000);
+  EXPECT_EQ(b.limit.burst, 10);
+  EXPECT_TRUE(b.redis);
+  EXPECT_EQ(b.on_redis_error, proxy::OnRedisError::Deny);
+  EXPECT_TRUE(b.headers);
+  EXPECT_EQ(b.max_keys, 5000u);
+  ASSERT_EQ(b.key.size(), 2u);
+  EXPECT_EQ(b.key[0].kind, proxy::RateKeyPart::Kind::Header);
+  EXPECT_EQ(b.key[0].header, "X-API-Key");
+  EXPECT_EQ(b.key[1].kind, proxy::RateKeyPart::Kind::Route);
+  EXPECT_EQ(o.routes[0].rate_limits, (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(LoadRateLimits, ErrorsNameTheirPlace) {
+  std::string text = yaml({
+      "listeners:",                             // 1
+      "  - address: 127.0.0.1:8080",            // 2
+      "upstreams:",                             // 3
+      "  app: { backends: [127.0.0.1:9001] }",  // 4
+      "rate_limits:",                           // 5
+      "  a: { rate: 100/d, key: cookie }",      // 6
+      "  b: { rate: 5/s, store: redis }",       // 7
+      "routes:",                                // 8
+      "  - upstream: app",                      // 9
+      "    rate_limit: c",                      // 10
+  });
+  std::vector<std::string> errors = errors_of(text);
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_EQ(
+      errors[0],
+      "pier.yaml:6:14: rate_limits.a.rate: must be COUNT/s, COUNT/m or COUNT/h, such as 100/s");
+  EXPECT_EQ(errors[1],
+            "pier.yaml:6:26: rate_limits.a.key: must be client_ip, route, or header:NAME");
+  EXPECT_EQ(
+      errors[2],
+      "pier.yaml:7:26: rate_limits.b.store: needs a top-level redis: { url: redis://host:port }");
+  EXPECT_EQ(errors[3],
+            "pier.yaml:10:17: routes[0].rate_limit: no rate limit named \"c\" in rate_limits");
 }
 
 }  // namespace

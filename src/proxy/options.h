@@ -12,6 +12,7 @@
 #include "base/units.h"
 #include "cache/key.h"
 #include "cache/policy.h"
+#include "ratelimit/gcra.h"
 #include "redis/options.h"
 #include "upstream/options.h"
 
@@ -57,6 +58,25 @@ struct CacheOptions {
   bool uses_redis() const { return store != CacheStore::Memory; }
 };
 
+// A named rate limit (config `rate_limits:`), referenced by routes.
+struct RateKeyPart {
+  enum class Kind { ClientIp, Header, Route };
+  Kind kind = Kind::ClientIp;
+  std::string header;  // Kind::Header: the request field whose value is the key
+};
+enum class OnRedisError { LocalFallback, Allow, Deny };
+struct RateLimitOptions {
+  std::string name;
+  std::vector<RateKeyPart> key;  // several parts: one bucket per combination
+  std::int64_t count = 100;      // `count` requests per `period_us`
+  std::int64_t period_us = 1'000'000;
+  ratelimit::Limit limit;
+  bool redis = false;  // store: redis (the fleet shares each bucket) or local
+  OnRedisError on_redis_error = OnRedisError::LocalFallback;
+  bool headers = false;  // RateLimit headers on allowed responses too (429s always have them)
+  std::size_t max_keys = 100'000;  // local buckets kept at most (per limit, per process)
+};
+
 struct RouteOptions {
   HostMatchKind host_kind = HostMatchKind::Any;
   std::string host;  // lower case; for Suffix the part after "*", e.g. ".example.com"
@@ -65,6 +85,8 @@ struct RouteOptions {
   std::size_t cluster_index = 0;
   std::optional<std::size_t> cache_index;  // index into ProxyOptions::caches
   cache::PolicyOptions cache_policy;       // the cache's policy, with this route's overrides
+  std::vector<std::size_t> rate_limits;    // indexes into ProxyOptions::rate_limits, in order
+  std::size_t index = 0;                   // this route's place in the config (a rate-limit key)
 };
 
 struct ProxyOptions {
@@ -76,6 +98,7 @@ struct ProxyOptions {
   std::vector<upstream::ClusterOptions> upstreams;
   std::vector<RouteOptions> routes;
   std::vector<CacheOptions> caches;
+  std::vector<RateLimitOptions> rate_limits;
   std::optional<redis::RedisOptions> redis;  // needed by redis and tiered caches
 };
 

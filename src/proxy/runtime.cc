@@ -11,6 +11,9 @@ Runtime::Runtime(ProxyOptions opts) : options(std::move(opts)), router(options.r
   for (const auto& cache_options : options.caches) {
     caches.push_back(std::make_unique<SharedCache>(cache_options));
   }
+  for (const auto& limit : options.rate_limits) {
+    limiters.push_back(std::make_unique<ratelimit::LocalStore>(limit.max_keys));
+  }
 }
 
 ClusterLocal::ClusterLocal(net::Worker& worker, upstream::Cluster& c, std::uint64_t seed)
@@ -42,6 +45,7 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
   for (const auto& cluster : runtime->clusters) {
     clusters.push_back(std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
   }
+  rate_limits = std::make_unique<RateLimitCounters[]>(runtime->options.rate_limits.size());
   if (runtime->options.redis) {
     const auto& redis_options = *runtime->options.redis;
     redis = std::make_unique<redis::Client>(w.io(), redis_options, "redis", w.index() == 0);

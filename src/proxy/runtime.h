@@ -12,6 +12,7 @@
 #include "proxy/options.h"
 #include "proxy/router.h"
 #include "proxy/session_scratch.h"
+#include "ratelimit/local_store.h"
 #include "redis/client.h"
 #include "upstream/cluster.h"
 #include "upstream/connection_pool.h"
@@ -30,12 +31,21 @@ struct SharedCache {
   cache::Coalescer coalescer;
 };
 
+// Per worker, per rate limit: written by that worker only (relaxed), summed when scraped.
+struct RateLimitCounters {
+  std::atomic<std::uint64_t> allowed{0};
+  std::atomic<std::uint64_t> limited{0};
+  std::atomic<std::uint64_t> redis_errors{0};  // decisions Redis could not make
+};
+
 struct Runtime {
   explicit Runtime(ProxyOptions opts);
 
   ProxyOptions options;
   std::vector<std::unique_ptr<upstream::Cluster>> clusters;  // index = RouteOptions::cluster_index
   std::vector<std::unique_ptr<SharedCache>> caches;          // index = RouteOptions::cache_index
+  // Local buckets of each rate limit (also the fallback of Redis-backed ones), shared by workers.
+  std::vector<std::unique_ptr<ratelimit::LocalStore>> limiters;
   Router router;
 };
 
@@ -68,6 +78,7 @@ struct WorkerContext {
   static constexpr std::chrono::milliseconds kTrimPeriod{250};
   std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
   bool draining = false;
+  std::unique_ptr<RateLimitCounters[]> rate_limits;  // index = ProxyOptions::rate_limits
   std::unique_ptr<redis::Client> redis;       // this worker's connection, when Redis is configured
   std::unique_ptr<redis::Client> subscriber;  // worker 0 of a process with tiered caches: purges
 };

@@ -189,6 +189,7 @@ asio::awaitable<bool> Session::read_request_head() {
 // Phases route and the checks that precede any upstream work.
 asio::awaitable<Next> Session::handle_request() {
   const HttpOptions& http = runtime_.options.http;
+  response_extras_.clear();
   if (request_.method == http::Method::Connect) {
     co_return co_await send_error(405, "CONNECT is not supported", http::Close::Yes);
   }
@@ -201,6 +202,9 @@ asio::awaitable<Next> Session::handle_request() {
     in_.consume(request_scanner_.head_size());
     co_return co_await send_error(404, "no route for this host and path",
                                   has_body ? http::Close::Yes : http::Close::No);
+  }
+  if (!route->rate_limits.empty()) {
+    if (auto refused = co_await rate_limit(*route)) co_return *refused;
   }
   if (route->cache_index) {
     if (auto answered = co_await cache_lookup(*route)) {
@@ -249,6 +253,13 @@ void Session::measure_buffered_body() {
 // Phases select_upstream .. response, with retries on other backends.
 asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   const upstream::ClusterOptions& options = local.cluster->options();
+  if (options.max_in_flight > 0 && local.cluster->in_flight() >= options.max_in_flight) {
+    in_.consume(request_scanner_.head_size());
+    response_extras_.append("Retry-After: 1\r\n");
+    bool has_body = request_.framing != http::Framing::None;
+    co_return co_await send_error(503, "upstream at max_in_flight",
+                                  has_body ? http::Close::Yes : http::Close::No);
+  }
   TimePoint start = Clock::now();
   total_timed_out_ = false;
   total_deadline_ =

@@ -18,6 +18,7 @@
 #include "proxy/retry_policy.h"
 #include "proxy/runtime.h"
 #include "proxy/session_cache.h"
+#include "ratelimit/gcra.h"
 
 namespace pier::proxy {
 
@@ -72,6 +73,15 @@ class Session {
   asio::awaitable<Next> tunnel(upstream::ConnectionPool& pool);
   asio::awaitable<Next> send_error(int status, std::string_view detail, http::Close close);
 
+  // Phase rate_limit (session_ratelimit.cc).
+  asio::awaitable<std::optional<Next>> rate_limit(const RouteOptions& route);
+  asio::awaitable<ratelimit::Decision> decide(std::size_t limit_index);
+  void build_rate_key(const RateLimitOptions& limit, const RouteOptions& route);
+  asio::awaitable<Next> send_rate_limited(const RateLimitOptions& limit,
+                                          const ratelimit::Decision& decision);
+  // Fields added to whatever response this request gets (rate-limit headers, Cache-Status).
+  void add_response_fields(std::size_t head_end);
+
   // Cache phases (session_cache.cc).
   asio::awaitable<std::optional<Next>> cache_lookup(const RouteOptions& route);
   asio::awaitable<bool> wait_for_leader();
@@ -84,7 +94,6 @@ class Session {
   void capture_body(std::string_view data);
   asio::awaitable<void> finish_capture(bool complete);
   asio::awaitable<void> invalidate_after_unsafe();
-  void add_cache_status(std::size_t head_end);
 
   // Helpers.
   void arm(Phase phase, Duration timeout);
@@ -112,6 +121,8 @@ class Session {
   std::string& out_;
   http::ChunkedDecoder chunked_;
   CacheFlow cache_;
+  std::string response_extras_;  // complete "Name: value\r\n" lines for this request's response
+  std::string rate_key_;
 
   // The request body: how much of it sits complete in in_ (a replayable body), or that it must
   // be streamed from the client.

@@ -246,7 +246,7 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
     out_.append("Connection: keep-alive\r\n");
   }
   out_.append("\r\n");
-  add_cache_status(out_.size());
+  add_response_fields(out_.size());
   std::string_view body = send_body ? std::string_view(entry.body) : std::string_view();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out_), asio::buffer(body)};
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
@@ -391,13 +391,16 @@ asio::awaitable<void> Session::invalidate_after_unsafe() {
   }
 }
 
-// Adds our member of Cache-Status (RFC 9211) to the head in out_, which ends at head_end.
-// Inserted piece by piece right before the blank line: nothing is allocated.
-void Session::add_cache_status(std::size_t head_end) {
-  if (!cache_.active() || head_end < 2) return;
+// Adds this request's extra fields and our member of Cache-Status (RFC 9211) to the head in
+// out_, which ends at head_end. Inserted right before the blank line: nothing is allocated.
+void Session::add_response_fields(std::size_t head_end) {
+  if (head_end < 2) return;
+  std::size_t at = head_end - 2;
+  out_.insert(at, response_extras_);
+  at += response_extras_.size();
+  if (!cache_.active()) return;
   const std::string& via = runtime_.options.http.via;
   std::string_view name = via.empty() ? std::string_view("pier") : std::string_view(via);
-  std::size_t at = head_end - 2;
   for (std::string_view piece : {std::string_view("Cache-Status: "), name, std::string_view("; "),
                                  std::string_view(cache_.status), std::string_view("\r\n")}) {
     out_.insert(at, piece);

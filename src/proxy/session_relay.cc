@@ -140,7 +140,7 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   bool must_close = ctx_.draining || !body_fully_sent_;
   ResponseFraming plan = plan_response(request_, response_, must_close);
   build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
-  add_cache_status(out_.size());
+  add_response_fields(out_.size());
   up_.consume(response_scanner_.head_size());
   bool upstream_clean = false;
   bool ok = co_await relay_response_body(plan, upstream_clean);
@@ -295,7 +295,9 @@ asio::awaitable<Next> Session::send_error(int status, std::string_view detail, h
   out_.clear();
   if (ctx_.draining) close = http::Close::Yes;
   http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
-  if (cache_.active()) add_cache_status(out_.find("\r\n\r\n") + 4);
+  if (cache_.active() || !response_extras_.empty()) {
+    add_response_fields(out_.find("\r\n\r\n") + 4);
+  }
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
   disarm();

@@ -84,6 +84,9 @@ struct ClusterOptions {
   RetryOptions retry;
   std::optional<HealthOptions> health;
   OutlierOptions outlier;
+  // Overload protection: requests in flight to this upstream (all its backends, all workers)
+  // beyond this get 503 with Retry-After at once. 0 = no limit.
+  std::uint32_t max_in_flight = 0;
 };
 
 }  // namespace pier::upstream
