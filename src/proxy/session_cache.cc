@@ -95,6 +95,7 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
     cache_.status = "fwd=bypass; detail=request-body";
     co_return std::nullopt;
   }
+  cache_.may_store = method == http::Method::Get;
   cache_.request_cc = cache::parse_cache_control(request_.headers);
   cache_.request_no_cache = cache::request_forbids_cached(request_, cache_.request_cc);
   for (bool waited = false;; waited = true) {
@@ -293,7 +294,7 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     cache_.status.append("; detail=stale-if-error");
     co_return co_await serve_entry(*cache_.stale);
   }
-  if (request_.method == http::Method::Get) start_capture();
+  if (cache_.may_store) start_capture();
   co_return std::nullopt;
 }
 

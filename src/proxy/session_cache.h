@@ -23,6 +23,7 @@ struct CacheFlow {
   bool revalidating = false;  // the upstream request carries stale's validators
   bool invalidate = false;    // an unsafe method: a success invalidates the stored URIs
   bool lead = false;          // this request leads the coalesced fetch of `key`
+  bool may_store = false;     // a GET the cache looked up: its response may be stored
   std::int64_t request_time = 0;
   std::string validators;  // If-None-Match / If-Modified-Since lines for the upstream request
   std::string status;      // our Cache-Status parameters, after the cache's name
@@ -37,7 +38,7 @@ struct CacheFlow {
     cache = nullptr;
     stale.reset();
     capture.reset();
-    revalidating = invalidate = false;
+    revalidating = invalidate = may_store = false;
   }
   ~CacheFlow() {
     if (lead) cache->coalescer.finish(key);

@@ -44,6 +44,9 @@ REDIS_SERVER = shutil.which('redis-server') or '/usr/bin/redis-server'
 # scripts/test starts one redis-server for the suite and names it here ('127.0.0.1:PORT');
 # tests that stop or pause Redis start their own (PierTestCase.start_redis).
 SHARED_REDIS = os.environ.get('PIER_TEST_REDIS')
+# scripts/test sets this for the AddressSanitizer pass, whose allocator keeps freed memory in
+# quarantine: RSS figures mean nothing there.
+SANITIZED = os.environ.get('PIER_SANITIZED') == '1'
 KEEP_TMP = os.environ.get('PIER_TEST_KEEP_TMP') == '1'
 VERBOSE = os.environ.get('PIER_TEST_VERBOSE') == '1'
 

@@ -8,7 +8,7 @@ import re
 import time
 import unittest
 
-from harness import PierTestCase, make_config, run_concurrently, upstream, wait_for
+from harness import SANITIZED, PierTestCase, make_config, run_concurrently, upstream, wait_for
 
 
 def limited_config(backend, limits, route_limits, workers=1, redis_url=None, **top):
@@ -118,8 +118,10 @@ class RateLimitTest(PierTestCase):
                 r = c.get('/', [('X-API-Key', 'key-%06d' % i)])
                 if r.status != 200:
                     self.fail('distinct key %d refused: %d' % (i, r.status))
-        # 5,000 buckets would be ~0.5 MiB at least; 1,000 kept: well under 4 MiB growth.
-        self.assertLess(self.pier.rss_kib() - rss_before, 4096)
+        # 5,000 buckets would be ~0.5 MiB at least; 1,000 kept: well under 4 MiB growth. (The
+        # bound on keys itself is unit-tested: LocalStore.MemoryStaysWithinMaxKeys.)
+        if not SANITIZED:
+            self.assertLess(self.pier.rss_kib() - rss_before, 4096)
 
     def test_max_in_flight_answers_503_at_once(self):
         config = make_config({'app': upstream(self.b1, max_in_flight=2, retry={'attempts': 1})})
