@@ -85,8 +85,11 @@ void PromWriter::histogram(std::string_view name, Labels labels, const Histogram
     cumulative += h.buckets[i];
     std::string le = "+Inf";
     if (i < Histogram::kBuckets) {
-      le.clear();
-      append_double(le, static_cast<double>(kLatencyBucketsUs[i]) / 1e6);
+      char buf[32];  // fixed notation: le="0.0005", not "5e-04"
+      auto [end, ec] =
+          std::to_chars(buf, buf + sizeof buf, static_cast<double>(kLatencyBucketsUs[i]) / 1e6,
+                        std::chars_format::fixed);
+      le.assign(buf, end);
     }
     start(bucket, labels, le);
     append_uint(out_, cumulative);
