@@ -40,8 +40,23 @@ upstream::Backend* ClusterLocal::pick(const balancing::TriedSet& tried) {
   return index ? backends[*index].get() : nullptr;
 }
 
+namespace {
+
+std::vector<std::size_t> backends_per_cluster(const Runtime& runtime) {
+  std::vector<std::size_t> sizes;
+  for (const auto& c : runtime.clusters)
+    sizes.push_back(c->backends().size());
+  return sizes;
+}
+
+}  // namespace
+
 WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
-    : worker(w), runtime(std::move(rt)), rng(0x5eed + w.index() * 7919) {
+    : worker(w),
+      runtime(std::move(rt)),
+      rng(0x5eed + w.index() * 7919),
+      metrics(runtime->options.routes.size(), backends_per_cluster(*runtime),
+              runtime->options.caches.size()) {
   for (const auto& cluster : runtime->clusters) {
     clusters.push_back(std::make_unique<ClusterLocal>(w, *cluster, rng.next()));
   }

@@ -14,6 +14,7 @@
 #include "proxy/session_scratch.h"
 #include "ratelimit/local_store.h"
 #include "redis/client.h"
+#include "telemetry/worker_metrics.h"
 #include "upstream/cluster.h"
 #include "upstream/connection_pool.h"
 #include "upstream/retry_budget.h"
@@ -79,6 +80,7 @@ struct WorkerContext {
   std::atomic<std::size_t> open_sessions{0};  // written by this worker only; read on shutdown
   bool draining = false;
   std::unique_ptr<RateLimitCounters[]> rate_limits;  // index = ProxyOptions::rate_limits
+  telemetry::WorkerMetrics metrics;
   std::unique_ptr<redis::Client> redis;       // this worker's connection, when Redis is configured
   std::unique_ptr<redis::Client> subscriber;  // worker 0 of a process with tiered caches: purges
 };

@@ -29,6 +29,9 @@ class alignas(64) Backend {  // its own cache line: workers write in_flight conc
   // Not const: the first caller to see an ejection expire ends it (and logs that once).
   bool usable(TimePoint now);
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  // For the admin API: when the current ejection ends (Clock ticks, ns; 0 = not ejected).
+  std::int64_t ejected_until_ns() const { return ejected_until_.load(std::memory_order_relaxed); }
+  std::uint32_t times_ejected() const { return times_ejected_.load(std::memory_order_relaxed); }
   bool ejected(TimePoint now) const;
 
   std::uint32_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }

@@ -26,11 +26,14 @@ UpstreamConnectionPtr ConnectionPool::take_idle(TimePoint now) {
     conn->watched = false;
   }
   conn->reused = true;
+  reused_.add();
+  count_idle();
   return conn;
 }
 
 UpstreamConnectionPtr ConnectionPool::reserve_new() {
   if (!backend_->try_reserve_connection(options_->max_connections)) return nullptr;
+  created_.add();
   return std::make_unique<UpstreamConnection>(io_, *backend_);
 }
 
@@ -47,6 +50,7 @@ void ConnectionPool::release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint 
   conn->idle_since = now;
   conn->idle_epoch = next_epoch_++;
   idle_.push_back(std::move(conn));
+  count_idle();
   wake_one();
 }
 
@@ -71,6 +75,7 @@ void ConnectionPool::on_idle_event(UpstreamConnection* conn, std::uint64_t epoch
   UpstreamConnectionPtr dead = std::move(*it);
   idle_.erase(it);
   close(std::move(dead));
+  count_idle();
   wake_one();
 }
 
@@ -78,6 +83,7 @@ void ConnectionPool::prune(TimePoint now) {
   while (!idle_.empty() && now - idle_.front()->idle_since >= options_->idle_timeout) {
     close(std::move(idle_.front()));
     idle_.pop_front();
+    count_idle();
   }
   for (auto& conn : idle_) {  // oldest first: stop at the first one idle less than a tick
     if (conn->watched) continue;

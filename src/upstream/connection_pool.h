@@ -18,6 +18,7 @@
 
 #include "net/clock.h"
 #include "net/deadline.h"
+#include "telemetry/counters.h"
 #include "upstream/backend.h"
 
 namespace pier::upstream {
@@ -69,6 +70,11 @@ class ConnectionPool {
   void prune(TimePoint now);
   std::size_t idle_count() const { return idle_.size(); }
 
+  // For metrics, read from the admin thread (written by this pool's worker only).
+  std::uint64_t created() const { return created_.get(); }
+  std::uint64_t reused() const { return reused_.get(); }
+  std::uint32_t idle_gauge() const { return idle_gauge_.load(std::memory_order_relaxed); }
+
  private:
   void watch(UpstreamConnection& conn);
   void on_idle_event(UpstreamConnection* conn, std::uint64_t epoch);
@@ -81,6 +87,12 @@ class ConnectionPool {
   std::deque<UpstreamConnectionPtr> idle_;  // oldest at the front, reused from the back
   std::vector<asio::steady_timer*> waiters_;
   std::uint64_t next_epoch_ = 1;
+  telemetry::Counter created_;
+  telemetry::Counter reused_;
+  std::atomic<std::uint32_t> idle_gauge_{0};
+  void count_idle() {
+    idle_gauge_.store(static_cast<std::uint32_t>(idle_.size()), std::memory_order_relaxed);
+  }
 };
 
 }  // namespace pier::upstream
