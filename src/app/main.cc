@@ -12,8 +12,10 @@
 #include <iostream>
 #include <memory>
 
+#include "admin/admin_server.h"
 #include "config/loader.h"
 #include "proxy/server.h"
+#include "telemetry/access_log.h"
 
 #ifndef PIER_VERSION
 #define PIER_VERSION "dev"
@@ -50,15 +52,56 @@ int serve(const std::string& path) {
   asio::io_context signals_io;
   asio::signal_set signals(signals_io, SIGTERM, SIGINT);
 
+  asio::signal_set reopen_signal(signals_io, SIGUSR1);
+
   auto runtime = std::make_shared<const pier::proxy::Runtime>(std::move(*result.options));
+  const pier::proxy::ProxyOptions& options = runtime->options;
   g_server = new pier::proxy::Server(runtime);
+  // Like the server, these outlive main's stack: workers may still hold pointers to them.
+  pier::telemetry::AccessLog* access_log = nullptr;
+  pier::admin::AdminServer* admin = nullptr;
   try {
+    if (options.access_log) {
+      access_log = new pier::telemetry::AccessLog(options.access_log->path,
+                                                  options.access_log->combined
+                                                      ? pier::telemetry::LogFormat::Combined
+                                                      : pier::telemetry::LogFormat::Json,
+                                                  options.workers);
+      access_log->start();
+      g_server->set_access_log(access_log);
+    }
     g_server->start();
   } catch (const std::system_error& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
+  if (options.admin.enabled) {
+    admin = new pier::admin::AdminServer(*g_server, options.admin);
+    try {
+      admin->start();
+    } catch (const std::system_error& e) {
+      if (options.admin.configured) {
+        spdlog::error("cannot start: {}", e.what());
+        g_server->stop();
+        return 1;
+      }
+      // The default address taken (another Pier on this host): serve without the admin API.
+      spdlog::warn("{}; running without the admin listener (set admin.address)", e.what());
+      admin = nullptr;
+    }
+  }
   spdlog::info("pier {} started with {}", PIER_VERSION, path);
+
+  // SIGUSR1: reopen the access log file (logrotate's postrotate).
+  std::function<void()> wait_reopen = [&] {
+    reopen_signal.async_wait([&](const std::error_code& ec, int) {
+      if (ec) return;
+      if (access_log != nullptr) access_log->reopen();
+      spdlog::info("received SIGUSR1: reopening the access log");
+      wait_reopen();
+    });
+  };
+  wait_reopen();
 
   // Memory that bursts of connections freed goes back to the system instead of staying in the
   // allocator's free lists (the workers trim their own pools each second; this trims malloc).
@@ -76,11 +119,14 @@ int serve(const std::string& path) {
     spdlog::info("received {}: draining (up to the shutdown_timeout)",
                  signal == SIGTERM ? "SIGTERM" : "SIGINT");
     trim_timer.cancel();
+    reopen_signal.cancel();
   });
   signals_io.run();
   std::size_t left = g_server->drain();
   if (left > 0) spdlog::warn("shutdown timeout: closing {} connection(s) still open", left);
+  if (admin != nullptr) admin->stop();
   g_server->stop();
+  if (access_log != nullptr) access_log->stop();  // every line of the finished requests written
   spdlog::info("stopped");
   return 0;
 }

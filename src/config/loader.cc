@@ -727,11 +727,63 @@ void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
   }
 }
 
+// The admin listener: off with `admin: { enabled: false }`. A token is required to bind anything
+// but loopback, so that metrics and purges are never open to the world by accident.
+void read_admin(YamlReader& r, const YAML::Node& node, const std::string& path,
+                proxy::AdminOptions& admin) {
+  if (!r.is_map(node, path)) return;
+  r.only_keys(node, path, {"address", "token_file", "enabled"});
+  r.optional(node, path, "enabled",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, admin.enabled); });
+  r.optional(node, path, "address", [&](const YAML::Node& n, const std::string& p) {
+    read_endpoint(r, n, p, admin.address, admin.endpoint);
+    admin.configured = true;
+  });
+  r.optional(node, path, "token_file", [&](const YAML::Node& n, const std::string& p) {
+    if (!r.read(n, p, admin.token_file)) return;
+    std::ifstream in(admin.token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    admin.token = std::string(trim_ows(text.str()));
+    while (!admin.token.empty() && (admin.token.back() == '\n' || admin.token.back() == '\r')) {
+      admin.token.pop_back();
+    }
+    if (!in) {
+      r.error(n, p, fmt::format("cannot read \"{}\"", admin.token_file));
+    } else if (admin.token.size() < 16) {
+      r.error(n, p, "the token must be at least 16 characters");
+    }
+  });
+  if (admin.enabled && !admin.endpoint.address().is_loopback() && admin.token.empty()) {
+    r.error(node, path,
+            fmt::format("address {} is not loopback: set token_file (a bearer token of 16+ "
+                        "characters) to expose the admin API",
+                        admin.address));
+  }
+}
+
 void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
   if (!r.is_map(root, "")) return;
   r.only_keys(root, "",
               {"workers", "shutdown_timeout", "trusted_proxies", "http", "listeners", "upstreams",
-               "routes", "caches", "redis", "rate_limits"});
+               "routes", "caches", "redis", "rate_limits", "access_log", "admin"});
+  r.optional(root, "", "access_log", [&](const YAML::Node& n, const std::string& p) {
+    if (!r.is_map(n, p)) return;
+    r.only_keys(n, p, {"path", "format"});
+    proxy::AccessLogOptions log;
+    r.optional(n, p, "path", [&](const YAML::Node& v, const std::string& vp) {
+      if (r.read(v, vp, log.path) && log.path.empty()) r.error(v, vp, "must not be empty");
+    });
+    r.optional(n, p, "format", [&](const YAML::Node& v, const std::string& vp) {
+      std::string format;
+      if (!r.read(v, vp, format)) return;
+      if (format != "json" && format != "combined") r.error(v, vp, "must be json or combined");
+      log.combined = format == "combined";
+    });
+    out.access_log = log;
+  });
+  r.optional(root, "", "admin",
+             [&](const YAML::Node& n, const std::string& p) { read_admin(r, n, p, out.admin); });
   r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
     if (n.IsScalar() && n.Scalar() == "auto") {
       out.workers = std::max(1u, std::thread::hardware_concurrency());

@@ -204,7 +204,8 @@ TEST(LoadText, UnknownTopLevelKeyIsReportedAtItsPosition) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0],
             "pier.yaml:3:1: wrokers: unknown key (expected one of: workers, shutdown_timeout, "
-            "trusted_proxies, http, listeners, upstreams, routes, caches, redis, rate_limits)");
+            "trusted_proxies, http, listeners, upstreams, routes, caches, redis, rate_limits, "
+            "access_log, admin)");
 }
 
 TEST(LoadText, UnknownNestedKeysAreReportedWithTheirPath) {

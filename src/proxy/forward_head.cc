@@ -65,6 +65,7 @@ void build_upstream_request(const http::RequestHead& r, const ClientFacts& clien
       continue;
     }
     if (iequals(h.name, "expect") || iequals(h.name, "x-forwarded-for")) continue;
+    if (iequals(h.name, "x-request-id")) continue;  // the session sends the request's own
     if (edits.drop_conditionals &&
         (iequals(h.name, "if-none-match") || iequals(h.name, "if-modified-since"))) {
       continue;
@@ -120,6 +121,7 @@ void build_client_response(const http::ResponseHead& r, const http::RequestHead&
       length_sent = true;
       continue;
     }
+    if (iequals(h.name, "x-request-id")) continue;  // the session sends the request's own
     append_header(out, h.name, h.value);
   }
   // A body in other codings than chunked is forwarded as it is, close-delimited: the client must

@@ -27,7 +27,8 @@ struct RequestEdits {
 
 // The request to send upstream: origin-form target, HTTP/1.1, hop-by-hop headers and those named
 // in Connection removed (Upgrade kept for an upgrade), Expect removed (the proxy answers
-// 100-continue itself), X-Forwarded-For/-Proto/-Host and Via added.
+// 100-continue itself), X-Forwarded-For/-Proto/-Host and Via added, X-Request-Id left to the
+// caller (RequestEdits::extra_fields).
 void build_upstream_request(const http::RequestHead& request, const ClientFacts& client,
                             std::string_view via, std::string& out, const RequestEdits& edits = {});
 
@@ -40,7 +41,8 @@ struct ResponseFraming {
 ResponseFraming plan_response(const http::RequestHead& request, const http::ResponseHead& response,
                               bool must_close);
 
-// The response head for the client.
+// The response head for the client (the backend's X-Request-Id is left to the caller, which
+// sends the request's own).
 void build_client_response(const http::ResponseHead& response, const http::RequestHead& request,
                            const ResponseFraming& framing, std::string_view via, std::string& out);
 

@@ -89,6 +89,22 @@ struct RouteOptions {
   std::size_t index = 0;                   // this route's place in the config (a rate-limit key)
 };
 
+// Config `access_log:`; absent = no access log.
+struct AccessLogOptions {
+  std::string path = "stdout";  // stdout, stderr or a file
+  bool combined = false;        // the combined log format instead of JSON lines
+};
+
+// Config `admin:`: the admin listener (metrics, JSON API, dashboard).
+struct AdminOptions {
+  std::string address = "127.0.0.1:9901";
+  asio::ip::tcp::endpoint endpoint{asio::ip::make_address("127.0.0.1"), 9901};
+  std::string token_file;  // bearer token for POST (and for any non-loopback address)
+  std::string token;       // read from token_file at load
+  bool enabled = true;
+  bool configured = false;  // the address was set in the config (a bind failure is then fatal)
+};
+
 struct ProxyOptions {
   std::size_t workers = 1;
   Duration shutdown_timeout = 10s;
@@ -100,6 +116,8 @@ struct ProxyOptions {
   std::vector<CacheOptions> caches;
   std::vector<RateLimitOptions> rate_limits;
   std::optional<redis::RedisOptions> redis;  // needed by redis and tiered caches
+  std::optional<AccessLogOptions> access_log;
+  AdminOptions admin;
 };
 
 }  // namespace pier::proxy

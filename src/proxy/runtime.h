@@ -14,6 +14,7 @@
 #include "proxy/session_scratch.h"
 #include "ratelimit/local_store.h"
 #include "redis/client.h"
+#include "telemetry/access_log.h"
 #include "telemetry/worker_metrics.h"
 #include "upstream/cluster.h"
 #include "upstream/connection_pool.h"
@@ -81,8 +82,9 @@ struct WorkerContext {
   bool draining = false;
   std::unique_ptr<RateLimitCounters[]> rate_limits;  // index = ProxyOptions::rate_limits
   telemetry::WorkerMetrics metrics;
-  std::unique_ptr<redis::Client> redis;       // this worker's connection, when Redis is configured
-  std::unique_ptr<redis::Client> subscriber;  // worker 0 of a process with tiered caches: purges
+  telemetry::AccessLog* access_log = nullptr;  // null: no access log
+  std::unique_ptr<redis::Client> redis;        // this worker's connection, when Redis is configured
+  std::unique_ptr<redis::Client> subscriber;   // worker 0 of a process with tiered caches: purges
 };
 
 }  // namespace pier::proxy

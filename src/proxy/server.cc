@@ -43,6 +43,7 @@ asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
       ip = to_ip16(asio::ip::make_address_v4(asio::ip::v4_mapped, peer.address().to_v6()));
     }
     bool trusted = ctx.runtime->options.trusted_proxies.contains(ip);
+    ctx.metrics.connections.add();
     ClientConnection conn{std::move(socket), ip, trusted, false, Clock::now()};
     asio::co_spawn(acceptor.get_executor(), serve(ctx, std::move(conn)), asio::detached);
   }

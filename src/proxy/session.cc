@@ -187,9 +187,16 @@ asio::awaitable<bool> Session::read_request_head() {
 }
 
 // Phases route and the checks that precede any upstream work.
+// One request, from its parsed head to its logged end.
 asio::awaitable<Next> Session::handle_request() {
+  begin_request();
+  Next next = co_await route_and_serve();
+  end_request();
+  co_return next;
+}
+
+asio::awaitable<Next> Session::route_and_serve() {
   const HttpOptions& http = runtime_.options.http;
-  response_extras_.clear();
   if (request_.method == http::Method::Connect) {
     co_return co_await send_error(405, "CONNECT is not supported", http::Close::Yes);
   }
@@ -197,6 +204,10 @@ asio::awaitable<Next> Session::handle_request() {
     co_return co_await send_error(413, "request body too large", http::Close::Yes);
   }
   const RouteOptions* route = runtime_.router.match(request_.host, request_.target);
+  if (route != nullptr) {
+    trace_.route = route->index;
+    trace_.cluster = route->cluster_index;
+  }
   if (route == nullptr) {
     bool has_body = request_.framing != http::Framing::None;
     in_.consume(request_scanner_.head_size());
@@ -207,14 +218,9 @@ asio::awaitable<Next> Session::handle_request() {
     if (auto refused = co_await rate_limit(*route)) co_return *refused;
   }
   if (route->cache_index) {
-    if (auto answered = co_await cache_lookup(*route)) {
-      cache_.end();
-      co_return *answered;
-    }
+    if (auto answered = co_await cache_lookup(*route)) co_return *answered;
   }
-  Next next = co_await proxy_request(*ctx_.clusters[route->cluster_index]);
-  cache_.end();
-  co_return next;
+  co_return co_await proxy_request(*ctx_.clusters[route->cluster_index]);
 }
 
 // Works out whether the whole request body is already in the buffer: such a body can be sent
@@ -266,9 +272,10 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
       options.timeouts.total > Duration::zero() ? start + options.timeouts.total : TimePoint::max();
   local.budget.record_request(start);
   ClientFacts client{peer_text_, client_conn_.trusted, "http", local.cluster->name()};
-  RequestEdits edits{
-      cache_.active() && !cache_.invalidate,
-      cache_.revalidating ? std::string_view(cache_.validators) : std::string_view()};
+  // The request id goes to the backend too; a cache revalidation adds its validators.
+  request_fields_.assign("X-Request-Id: ").append(trace_.id()).append("\r\n");
+  if (cache_.revalidating) request_fields_.append(cache_.validators);
+  RequestEdits edits{cache_.active() && !cache_.invalidate, request_fields_};
   build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_, edits);
   in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
   measure_buffered_body();
@@ -286,6 +293,8 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
     upstream::Backend* backend = local.pick(tried);
     if (backend == nullptr) break;
     tried.set(backend->index());
+    trace_.backend = backend;
+    trace_.attempts = attempts;
     backend->begin_request();
     AttemptResult result = co_await attempt(local, *backend, attempts);
     backend->end_request();
@@ -301,9 +310,11 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
         body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
     AttemptOutcome outcome{last.failure, last.status, attempts,
                            last.reached, replayable,  request_.method};
-    bool retry = result.retry_granted ||
-                 (may_retry(options.retry, outcome) && local.budget.try_spend(Clock::now()));
+    bool allowed = result.retry_granted || may_retry(options.retry, outcome);
+    bool retry = result.retry_granted || (allowed && local.budget.try_spend(Clock::now()));
+    if (allowed && !retry) ctx_.metrics.retry_budget_exhausted.add();
     if (!retry) break;
+    ctx_.metrics.retries.add();
     if (total_timed_out_) break;
     Duration pause = retry_backoff(options.retry, attempts, ctx_.rng);
     if (pause > Duration::zero()) {
@@ -385,7 +396,10 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
         body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
     AttemptOutcome outcome{Failure::Status, response_.status, attempts_done,
                            Reached::Yes,    replayable,       request_.method};
-    if (may_retry(options.retry, outcome) && local.budget.try_spend(now)) {
+    bool allowed = may_retry(options.retry, outcome);
+    if (allowed && !local.budget.try_spend(now)) {
+      ctx_.metrics.retry_budget_exhausted.add();
+    } else if (allowed) {
       release_upstream(pool, upstream::Reuse::No);
       co_return AttemptResult{
           false, true, Next::Close, {Failure::Status, 502, "retried status", Reached::Yes}};
@@ -435,9 +449,15 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
   }
   conn_ = std::move(fresh);
   arm(Phase::Connect, options.timeouts.connect);
+  auto connect_start = std::chrono::steady_clock::now();
   auto [ec] = co_await conn_->socket.async_connect(pool.backend().endpoint(), kNoThrow);
+  trace_.connect_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - connect_start)
+                          .count();
   if (ec || timed_out_) {
     bool timeout = timed_out_ && !total_timed_out_;
+    telemetry::BackendMetrics& m = ctx_.metrics.backends[trace_.cluster][pool.backend().index()];
+    (timeout ? m.timeouts : m.connect_errors).add();
     pool.release(std::move(conn_), upstream::Reuse::No, Clock::now());
     spdlog::debug("upstream {}: connect to {} failed: {}", pool.backend().cluster().name(),
                   pool.backend().name(), timeout ? "timed out" : ec.message());

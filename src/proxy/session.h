@@ -15,6 +15,7 @@
 #include "net/deadline.h"
 #include "proxy/client_connection.h"
 #include "proxy/forward_head.h"
+#include "proxy/request_trace.h"
 #include "proxy/retry_policy.h"
 #include "proxy/runtime.h"
 #include "proxy/session_cache.h"
@@ -60,6 +61,7 @@ class Session {
   asio::awaitable<Wait> wait_for_request();
   asio::awaitable<bool> read_request_head();
   asio::awaitable<Next> handle_request();
+  asio::awaitable<Next> route_and_serve();
   asio::awaitable<Next> proxy_request(ClusterLocal& local);
   asio::awaitable<AttemptResult> attempt(ClusterLocal& local, upstream::Backend& backend,
                                          std::uint32_t attempts_done);
@@ -81,6 +83,12 @@ class Session {
                                           const ratelimit::Decision& decision);
   // Fields added to whatever response this request gets (rate-limit headers, Cache-Status).
   void add_response_fields(std::size_t head_end);
+
+  // Phases accept (request id) and log (metrics, access log): session_log.cc.
+  void begin_request();
+  void end_request();
+  void record_metrics(std::int64_t duration_us);
+  void write_access_log(std::int64_t duration_us);
 
   // Cache phases (session_cache.cc).
   asio::awaitable<std::optional<Next>> cache_lookup(const RouteOptions& route);
@@ -122,6 +130,15 @@ class Session {
   http::ChunkedDecoder chunked_;
   CacheFlow cache_;
   std::string response_extras_;  // complete "Name: value\r\n" lines for this request's response
+  RequestTrace trace_;
+  std::string request_fields_;  // lines added to the upstream request (X-Request-Id, validators)
+  std::chrono::steady_clock::time_point request_sent_at_{};
+  telemetry::MethodClass method_class_ = telemetry::MethodClass::Other;
+  int version_minor_ = 1;
+  struct LogCopy {  // the request's fields for the access log, copied (session_log.cc)
+    std::string method, host, path, user_agent, referer, client;
+  } log_copy_;
+  std::string log_line_;
   std::string rate_key_;
 
   // The request body: how much of it sits complete in in_ (a replayable body), or that it must

@@ -78,6 +78,7 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
   cache_.end();
   SharedCache& shared = *runtime_.caches[*route.cache_index];
   cache_.cache = &shared;
+  cache_.index = *route.cache_index;
   cache_.policy = &route.cache_policy;
   cache_.cluster = ctx_.clusters[route.cluster_index].get();
   cache_.max_object = shared.options.max_object;
@@ -220,6 +221,7 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   out_.append(" ").append(not_modified ? http::reason_phrase(304) : entry.reason).append("\r\n");
   for (const cache::StoredField& f : entry.headers) {
     if (not_modified && !sent_with_304(f.name)) continue;
+    if (iequals(f.name, "x-request-id")) continue;  // the id of the request that stored it
     out_.append(f.name).append(": ").append(f.value).append("\r\n");
   }
   out_.append("Age: ");
@@ -249,6 +251,8 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   out_.append("\r\n");
   add_response_fields(out_.size());
   std::string_view body = send_body ? std::string_view(entry.body) : std::string_view();
+  trace_.status = status;
+  trace_.bytes_out += out_.size() + body.size();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out_), asio::buffer(body)};
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
   auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);

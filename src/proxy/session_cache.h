@@ -14,6 +14,7 @@ namespace pier::proxy {
 
 struct CacheFlow {
   SharedCache* cache = nullptr;  // null: the route has no cache
+  std::size_t index = 0;         // the cache's index (metrics)
   const cache::PolicyOptions* policy = nullptr;
   ClusterLocal* cluster = nullptr;  // the route's upstream, for background refreshes
   std::string key;

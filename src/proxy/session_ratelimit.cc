@@ -102,6 +102,7 @@ asio::awaitable<std::optional<Next>> Session::rate_limit(const RouteOptions& rou
     RateLimitCounters& counters = ctx_.rate_limits[index];
     if (!d.allowed) {
       counters.limited.fetch_add(1, std::memory_order_relaxed);
+      trace_.rate_limit = "limited";
       co_return co_await send_rate_limited(l, d);
     }
     counters.allowed.fetch_add(1, std::memory_order_relaxed);
@@ -111,6 +112,7 @@ asio::awaitable<std::optional<Next>> Session::rate_limit(const RouteOptions& rou
       tightest_limit = &l;
     }
   }
+  trace_.rate_limit = "allowed";
   if (labelled) append_rate_headers(response_extras_, *tightest_limit, tightest);
   co_return std::nullopt;
 }

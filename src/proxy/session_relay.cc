@@ -21,7 +21,10 @@ asio::awaitable<Session::BodySend> Session::send_request() {
   std::string_view first_body = in_.readable().substr(
       0, body_complete_in_buffer_ ? static_cast<std::size_t>(body_buffered_) : 0);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
+  trace_.bytes_in = request_scanner_.head_size() + first_body.size();
+  auto sent_at = std::chrono::steady_clock::now();
   auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
+  request_sent_at_ = sent_at;
   if (timed_out_) co_return BodySend::Timeout;
   if (ec) co_return BodySend::UpstreamFailed;
   if (body_complete_in_buffer_) {
@@ -63,6 +66,7 @@ asio::awaitable<Session::BodySend> Session::stream_request_body() {
       arm(Phase::Body, options.timeouts.idle);
       auto [ec, n] =
           co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take), kNoThrow);
+      trace_.bytes_in += n;
       if (timed_out_) co_return BodySend::Timeout;
       if (ec) co_return BodySend::UpstreamFailed;
       in_.consume(take);
@@ -98,7 +102,12 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
         auto error = http::parse_response_head(head, request_.method,
                                                runtime_.options.http.max_headers, response_);
         if (error) co_return AttemptFailure{Failure::Reset, 502, error.reason, Reached::Yes};
-        if (response_.status >= 200 || response_.status == 101) co_return std::nullopt;
+        if (response_.status >= 200 || response_.status == 101) {
+          trace_.header_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::steady_clock::now() - request_sent_at_)
+                                 .count();
+          co_return std::nullopt;
+        }
         if (response_.status != 100 && request_.version_minor >= 1) {
           auto [ec, n] = co_await asio::async_write(client_, asio::buffer(head), kNoThrow);
           (void)n;
@@ -140,7 +149,9 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   bool must_close = ctx_.draining || !body_fully_sent_;
   ResponseFraming plan = plan_response(request_, response_, must_close);
   build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");
   add_response_fields(out_.size());
+  trace_.status = response_.status;
   up_.consume(response_scanner_.head_size());
   bool upstream_clean = false;
   bool ok = co_await relay_response_body(plan, upstream_clean);
@@ -214,6 +225,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       head_sent = true;
       arm(Phase::Body, options.timeouts.idle);
       auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
+      trace_.bytes_out += n;
       if (ec || timed_out_) co_return false;
     }
     up_.consume(used);
@@ -244,6 +256,7 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   }
   ResponseFraming plan{false, false};
   build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
+  trace_.status = 101;
   up_.consume(response_scanner_.head_size());
   const Duration idle = pool.backend().cluster().options().timeouts.idle;
   std::array<asio::const_buffer, 2> head{asio::buffer(out_), asio::buffer(up_.readable())};
@@ -295,9 +308,10 @@ asio::awaitable<Next> Session::send_error(int status, std::string_view detail, h
   out_.clear();
   if (ctx_.draining) close = http::Close::Yes;
   http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
-  if (cache_.active() || !response_extras_.empty()) {
-    add_response_fields(out_.find("\r\n\r\n") + 4);
-  }
+  response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");
+  add_response_fields(out_.find("\r\n\r\n") + 4);
+  trace_.status = status;
+  trace_.bytes_out += out_.size();
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
   disarm();

@@ -213,7 +213,9 @@ AccessLog::AccessLog(std::string path, LogFormat format, std::size_t workers)
     rings_.push_back(std::make_unique<LineRing>(std::size_t{1} << 18));  // 256 KiB each
 }
 
-AccessLog::~AccessLog() { stop(); }
+AccessLog::~AccessLog() {
+  stop();
+}
 
 void AccessLog::open_output() {
   if (path_ == "stdout") {
@@ -262,7 +264,9 @@ void AccessLog::run() {
   }
 }
 
-void AccessLog::reopen() { reopen_.store(true, std::memory_order_relaxed); }
+void AccessLog::reopen() {
+  reopen_.store(true, std::memory_order_relaxed);
+}
 
 void AccessLog::stop() {
   if (!thread_.joinable()) return;

@@ -28,7 +28,7 @@ struct AccessRecord {
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   std::int64_t duration_us = 0;
-  std::string_view upstream;          // "" when no backend was tried
+  std::string_view upstream;              // "" when no backend was tried
   std::int64_t upstream_connect_us = -1;  // -1: none (a pooled connection, or no upstream)
   std::int64_t upstream_header_us = -1;
   std::uint32_t attempts = 0;
@@ -68,8 +68,8 @@ class AccessLog {
   ~AccessLog();
 
   void start();
-  void stop();           // writes what is queued, then ends the thread
-  void reopen();         // async-signal-safe: flags the writer, which reopens the file
+  void stop();    // writes what is queued, then ends the thread
+  void reopen();  // async-signal-safe: flags the writer, which reopens the file
   LogFormat format() const { return format_; }
   LineRing& ring(std::size_t worker) { return *rings_[worker]; }
 
