@@ -483,7 +483,10 @@ def _read_resp(reader):
 
 
 class Pier(ManagedProcess):
-    """A running pier. `port` is its listener; `config_path` the YAML it was started with."""
+    """A running pier. `port` is its listener; `config_path` the YAML it was started with;
+    `admin_port` its admin listener (None for YAML text configs: the default address)."""
+
+    admin_port = None
 
     def __init__(self, workdir, config_text, port, log_level=LOG_LEVEL, extra_args=()):
         if not os.path.exists(PIER_BIN):
@@ -952,6 +955,9 @@ class PierTestCase(unittest.TestCase):
         """
         if isinstance(config, dict):
             config = dict(config)
+            if 'admin' not in config:
+                # Each pier its own admin port: tests run several piers at once.
+                config['admin'] = {'address': '%s:%d' % (HOST, free_port())}
             if 'listeners' not in config:
                 port = port or free_port()
                 config = {k: v for k, v in config.items()}
@@ -970,6 +976,8 @@ class PierTestCase(unittest.TestCase):
         workdir = self.workdir / ('pier%d' % len(self._piers)) if self._piers else self.workdir
         workdir.mkdir(exist_ok=True)
         p = Pier(workdir, text, port, log_level=log_level)
+        if isinstance(config, dict) and config.get('admin', {}).get('address'):
+            p.admin_port = int(config['admin']['address'].rsplit(':', 1)[1])
         self._piers.append(p)
         self.pier = p
         self.addCleanup(self._stop_pier, p)
