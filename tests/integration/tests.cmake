@@ -21,13 +21,15 @@ add_test(NAME integration.cache_redis     COMMAND ${Python3_EXECUTABLE} -B -m un
 add_test(NAME integration.ratelimit       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_ratelimit.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.admin           COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_admin.py            WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.access_log      COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_access_log.py       WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.dashboard       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_dashboard.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.lifecycle       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_lifecycle.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 
 set(PIER_IT_TESTS
   integration.harness integration.config integration.proxying integration.http_rules
   integration.bad_input integration.balancing integration.pooling integration.retries_timeouts
   integration.health integration.streaming integration.lifecycle integration.cache
-  integration.cache_redis integration.ratelimit integration.admin integration.access_log)
+  integration.cache_redis integration.ratelimit integration.admin integration.access_log
+  integration.dashboard)
 set_tests_properties(${PIER_IT_TESTS} PROPERTIES
   ENVIRONMENT "PIER_BIN=$<TARGET_FILE:pier>;PIER_DEMO_BACKEND=${PROJECT_SOURCE_DIR}/tools/demo_backend.py"
   TIMEOUT 300
