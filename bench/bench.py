@@ -679,11 +679,12 @@ def report(data):
     # The limiter's cost: Pier's paired ratio to HAProxy with a never-refusing limit, against
     # the same ratio without one (pass-100).
     base = paired_ratios(recs, "pass-100", 1, "pier", "haproxy") if have("haproxy") else []
-    for name, goal in (("rate-local", 0.03), ("rate-redis", None)):
+    for name, goal in (("rate-local", 0.03), ("rate-redis", None), ("pass-100-logged", 0.05)):
         if name not in st["modes"] or not have("pier") or 1 not in st["workers"]:
             continue
         rs = paired_ratios(recs, name, 1, "pier", "haproxy") if have("haproxy") else []
-        text = f"{name}: req per CPU-s lost to the limiter vs pass-100" + \
+        what = "the access log" if name == "pass-100-logged" else "the limiter"
+        text = f"{name}: req per CPU-s lost to {what} vs pass-100" + \
             (f" < {goal:.0%}" if goal else " (reported)")
         if not rs or not base:
             target(text, "not measured (needs pass-100 and HAProxy in the run)", None)

@@ -79,12 +79,22 @@ CACHE_FRAGMENTS = {
         "PIER_ROUTES": "  - match: { host: tiered, path_prefix: /cache/ }\n"
                        "    upstream: origin\n"
                        "    cache: bench_tiered\n"
+                       "    access_log: false\n"
                        "  - match: { host: \"*\", path_prefix: /cache/ }\n"
                        "    upstream: origin\n"
-                       "    cache: bench",
+                       "    cache: bench\n"
+                       "    access_log: false",
     },
 }
 CACHE_WITH_PIER = ("pier",) + CACHE_PROXIES
+
+LOG_FRAGMENTS = {
+    "pier": {
+        "PIER_TOP": "access_log: { path: \"{{TMP}}/pier-access.log\", format: json }",
+        "PIER_ROUTES": "  - match: { host: logged, path_prefix: / }\n"
+                       "    upstream: origin",
+    },
+}
 
 # Rate limits high enough never to refuse: what a decision costs, not what refusing saves.
 RATE_FRAGMENTS = {
@@ -95,9 +105,11 @@ RATE_FRAGMENTS = {
         "PIER_ROUTES": "  - match: { host: rl-local, path_prefix: / }\n"
                        "    upstream: origin\n"
                        "    rate_limit: bench_local\n"
+                       "    access_log: false\n"
                        "  - match: { host: rl-redis, path_prefix: / }\n"
                        "    upstream: origin\n"
-                       "    rate_limit: bench_redis",
+                       "    rate_limit: bench_redis\n"
+                       "    access_log: false",
     },
 }
 
@@ -122,6 +134,11 @@ MODES = [
     Mode("rate-redis", "Pass-through, 100 B body, a Redis rate limit that never refuses, "
          "64 keep-alive clients", "/100b", 100, wrk=("-c", "64", "-H", "Host: rl-redis"),
          proxies=("pier", "haproxy"), fragments=RATE_FRAGMENTS),
+    # The access log's cost: the same requests logged (JSON lines to a file), paired with
+    # HAProxy, against pass-100's ratio. Metrics are counted in every mode.
+    Mode("pass-100-logged", "Pass-through, 100 B body, with Pier's access log (JSON lines to a "
+         "file), 64 keep-alive clients", "/100b", 100, wrk=("-c", "64", "-H", "Host: logged"),
+         proxies=("pier", "haproxy"), fragments=LOG_FRAGMENTS),
     Mode("conn-1k", "Pass-through, 100 B body, 1,000 concurrent keep-alive clients", "/100b", 100,
          wrk=("-c", "1000", "--timeout", "10s")),
     Mode("new-conn", "Pass-through, 100 B body, a new connection per request (32 clients)",

@@ -38,6 +38,10 @@ int check(const std::string& path) {
 // The server outlives main's stack on purpose: coroutine frames still parked in a worker's
 // io_context at exit refer to it. It is stopped (threads joined) but never destroyed.
 pier::proxy::Server* g_server = nullptr;
+// Likewise the access log (workers hold pointers to its rings) and the admin listener (its
+// stopped io_context keeps coroutine frames that refer to it).
+pier::telemetry::AccessLog* g_access_log = nullptr;
+pier::admin::AdminServer* g_admin = nullptr;
 
 int serve(const std::string& path) {
   auto result = pier::config::load_file(path);
@@ -57,9 +61,8 @@ int serve(const std::string& path) {
   auto runtime = std::make_shared<const pier::proxy::Runtime>(std::move(*result.options));
   const pier::proxy::ProxyOptions& options = runtime->options;
   g_server = new pier::proxy::Server(runtime);
-  // Like the server, these outlive main's stack: workers may still hold pointers to them.
-  pier::telemetry::AccessLog* access_log = nullptr;
-  pier::admin::AdminServer* admin = nullptr;
+  pier::telemetry::AccessLog*& access_log = g_access_log;
+  pier::admin::AdminServer*& admin = g_admin;
   try {
     if (options.access_log) {
       access_log = new pier::telemetry::AccessLog(options.access_log->path,
@@ -87,6 +90,7 @@ int serve(const std::string& path) {
       }
       // The default address taken (another Pier on this host): serve without the admin API.
       spdlog::warn("{}; running without the admin listener (set admin.address)", e.what());
+      delete admin;  // it never ran: nothing refers to it
       admin = nullptr;
     }
   }

@@ -678,7 +678,9 @@ void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
                 const std::map<std::string, std::size_t>& clusters, const ProxyOptions& out,
                 proxy::RouteOptions& route) {
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path, {"match", "upstream", "cache", "rate_limit"});
+  r.only_keys(node, path, {"match", "upstream", "cache", "rate_limit", "access_log"});
+  r.optional(node, path, "access_log",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, route.access_log); });
   const auto& caches = out.caches;
   r.optional(node, path, "rate_limit", [&](const YAML::Node& n, const std::string& p) {
     read_route_rate_limits(r, n, p, out.rate_limits, route);

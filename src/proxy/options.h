@@ -87,6 +87,7 @@ struct RouteOptions {
   cache::PolicyOptions cache_policy;       // the cache's policy, with this route's overrides
   std::vector<std::size_t> rate_limits;    // indexes into ProxyOptions::rate_limits, in order
   std::size_t index = 0;                   // this route's place in the config (a rate-limit key)
+  bool access_log = true;                  // false: this route's requests are not logged
 };
 
 // Config `access_log:`; absent = no access log.

@@ -82,7 +82,9 @@ void Session::end_request() {
                                  std::chrono::steady_clock::now() - trace_.start)
                                  .count();
   record_metrics(duration_us);
-  if (ctx_.access_log != nullptr) write_access_log(duration_us);
+  const auto& routes = runtime_.options.routes;
+  bool logged = trace_.route >= routes.size() || routes[trace_.route].access_log;
+  if (ctx_.access_log != nullptr && logged) write_access_log(duration_us);
   cache_.end();
 }
 
