@@ -178,6 +178,9 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
           in.append(chunk, n);
         }
         used = scanner.head_size() + body_size;
+        // Parsed again: reading the body may have moved `in`, and the head's views with it.
+        http::parse_request_head(std::string_view(in).substr(0, scanner.head_size()), {100},
+                                 request);
         reply = handle(request, std::string_view(in).substr(scanner.head_size(), body_size));
         close = !request.keep_alive;
       }
@@ -190,7 +193,9 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
     out.append("Cache-Control: no-store\r\n").append(reply.extra);
     if (close) out.append("Connection: close\r\n");
     out.append("\r\n");
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(out), asio::buffer(reply.body)};
+    bool head_only = request.method == http::Method::Head;
+    std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(out), asio::buffer(head_only ? std::string_view() : reply.body)};
     auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
     if (ec || close) co_return;
     in.erase(0, used);

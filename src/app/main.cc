@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -138,6 +139,9 @@ int serve(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed pipe (stdout to a collector that went away) must cost a log line, never the
+  // process: write() then fails with EPIPE instead of raising SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "Pier: an HTTP reverse proxy with load balancing, pooling, retries and health checks"};
   std::string config = "config/pier.yaml";

@@ -23,6 +23,12 @@ bool Coalescer::join(std::string_view key, Wake wake) {
   return false;
 }
 
+bool Coalescer::try_lead(std::string_view key) {
+  Shard& shard = shard_for(key);
+  std::lock_guard lock(shard.mutex);
+  return shard.waiting.emplace(std::string(key), std::vector<Wake>()).second;
+}
+
 void Coalescer::finish(std::string_view key) {
   std::vector<Wake> woken;
   {
@@ -33,8 +39,9 @@ void Coalescer::finish(std::string_view key) {
     woken = std::move(found->second);
     shard.waiting.erase(found);
   }
-  for (Wake& wake : woken)  // outside the lock: a callback may post, or even join again
-    wake();
+  for (Wake& wake : woken) {  // outside the lock: a callback may post, or even join again
+    if (wake) wake();
+  }
 }
 
 std::size_t Coalescer::in_flight() const {

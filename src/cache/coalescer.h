@@ -24,6 +24,10 @@ class Coalescer {
   // False: a fetch is under way; `wake` will be called once, when it finishes.
   bool join(std::string_view key, Wake wake);
 
+  // True when the caller now leads `key`; never waits (a background refresh uses it: when a
+  // fetch of the key is under way, there is nothing to refresh).
+  bool try_lead(std::string_view key);
+
   // Ends the lead on `key` and wakes every waiter.
   void finish(std::string_view key);
 

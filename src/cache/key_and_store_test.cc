@@ -126,5 +126,17 @@ TEST(Coalescer, FirstLeadsOthersWaitFinishWakesAll) {
   EXPECT_EQ(woken, 2);
 }
 
+TEST(Coalescer, TryLeadNeverWaits) {
+  Coalescer c(2);
+  int woken = 0;
+  EXPECT_TRUE(c.join("k", [&] { ++woken; }));
+  EXPECT_FALSE(c.try_lead("k"));  // registers nothing
+  EXPECT_FALSE(c.join("k", [&] { ++woken; }));
+  c.finish("k");
+  EXPECT_EQ(woken, 1);
+  EXPECT_TRUE(c.try_lead("k"));
+  c.finish("k");
+}
+
 }  // namespace
 }  // namespace pier::cache

@@ -260,6 +260,7 @@ bool weak_etag_equal(std::string_view a, std::string_view b) {
 }
 
 bool client_not_modified(const Entry& e, const HeaderList& request) {
+  if (e.status < 200 || e.status > 299) return false;  // RFC 9110 §13.2.1: only for 2xx
   if (const Header* inm = find(request, "if-none-match")) {
     if (trim_ows(inm->value) == "*") return true;
     CommaList list(inm->value);

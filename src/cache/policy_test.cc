@@ -272,6 +272,12 @@ TEST(ClientConditional, IfNoneMatchWeakComparisonThenIfModifiedSince) {
       client_not_modified(e, Exchange("If-Modified-Since: yesterday\r\n", "").request.headers));
 }
 
+TEST(ClientConditional, OnlyForStoredSuccesses) {
+  Entry e = entry_of(kDate + "ETag: \"v1\"\r\n", 404);
+  EXPECT_FALSE(client_not_modified(e, Exchange("If-None-Match: *\r\n", "").request.headers));
+  EXPECT_FALSE(client_not_modified(e, Exchange("If-None-Match: \"v1\"\r\n", "").request.headers));
+}
+
 TEST(ClientConditional, WeakEtagEquality) {
   EXPECT_TRUE(weak_etag_equal("W/\"1\"", "\"1\""));
   EXPECT_TRUE(weak_etag_equal("\"1\"", "\"1\""));

@@ -38,6 +38,15 @@ class Refresh {
     if (http::parse_response_head(head, http::Method::Get, job_.max_headers, response_)) {
       co_return nullptr;
     }
+    while (response_.status >= 100 && response_.status < 200 && response_.status != 101) {
+      buf_.erase(0, head.size());  // an interim response (103 Early Hints): the next head
+      scanner_.reset();
+      if (!co_await read_head()) co_return nullptr;
+      head = std::string_view(buf_).substr(0, scanner_.head_size());
+      if (http::parse_response_head(head, http::Method::Get, job_.max_headers, response_)) {
+        co_return nullptr;
+      }
+    }
     if (response_.status < 200) co_return nullptr;
     if (response_.status == 304) co_return refreshed(head.size());
     if (!cache::may_store(request, response_, job_.policy).store) co_return nullptr;
@@ -154,28 +163,42 @@ class Refresh {
   bool done_cleanly_ = false;
 };
 
+// Ends the key's lead however the refresh ends (an exception included): a lead never released
+// would make every later miss on the key wait lock_timeout.
+struct LeadGuard {
+  SharedCache& cache;
+  std::string key;
+  ~LeadGuard() { cache.coalescer.finish(key); }
+};
+
 asio::awaitable<void> refresh(RefreshJob job) {
+  LeadGuard lead{*job.cache, job.key};
   upstream::Backend* backend = job.cluster->pick({});
   cache::EntryPtr entry;
   if (backend != nullptr) {
     backend->begin_request();
     Refresh fetch(job, *job.cluster->pools[backend->index()]);
+    struct Done {  // the connection back to its pool and the in-flight count down, always
+      Refresh& fetch;
+      upstream::Backend& backend;
+      ~Done() {
+        fetch.finish();
+        backend.end_request();
+      }
+    } done{fetch, *backend};
     entry = co_await fetch.run();
-    fetch.finish();
-    backend->end_request();
   }
   if (entry) {
     co_await cache_put(*job.cache, job.redis, job.key, entry);
   } else {
     spdlog::debug("cache: background refresh of {} failed; the stale entry stays", job.key);
   }
-  job.cache->coalescer.finish(job.key);
 }
 
 }  // namespace
 
 void start_refresh(WorkerContext& ctx, RefreshJob job) {
-  if (!job.cache->coalescer.join(job.key, {})) return;  // already being fetched
+  if (!job.cache->coalescer.try_lead(job.key)) return;  // already being fetched
   asio::co_spawn(ctx.worker.io(), refresh(std::move(job)), asio::detached);
 }
 

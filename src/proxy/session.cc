@@ -277,7 +277,9 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   if (cache_.revalidating) request_fields_.append(cache_.validators);
   RequestEdits edits{cache_.active() && !cache_.invalidate, request_fields_};
   build_upstream_request(request_, client, runtime_.options.http.via, upstream_head_, edits);
-  in_.consume(request_scanner_.head_size());  // request_'s views stay valid: no read until reuse
+  // request_'s views stay valid until a streamed body reuses the buffer: what must outlive
+  // that (the log line, the invalidation key) was copied before.
+  in_.consume(request_scanner_.head_size());
   measure_buffered_body();
   if (body_malformed_) {
     co_return co_await send_error(400, "malformed chunked request body", http::Close::Yes);

@@ -89,6 +89,13 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
   if (request_.method_token == "PURGE") co_return co_await purge();
   if (method != http::Method::Get && method != http::Method::Head) {
     cache_.invalidate = is_unsafe(method);
+    if (cache_.invalidate) {
+      // Now, while the head is intact: a streamed body reuses its buffer.
+      cache::KeyOptions url_only = shared.options.key;
+      url_only.headers.clear();
+      cache::build_key(cache_.invalidate_key, "http", request_.host, request_.target, {}, url_only);
+      cache_.request_host.assign(request_.host);
+    }
     cache_.status = "fwd=method";
     co_return std::nullopt;
   }
@@ -109,7 +116,9 @@ asio::awaitable<std::optional<Next>> Session::cache_lookup(const RouteOptions& r
           cache::judge(*entry, cache_.request_cc, cache_.request_no_cache, wall_seconds());
       if (verdict.use == cache::Use::Fresh || verdict.use == cache::Use::StaleAllowed ||
           verdict.use == cache::Use::StaleWhileRevalidate) {
-        if (verdict.use == cache::Use::StaleWhileRevalidate) start_background_refresh(entry);
+        if (verdict.use == cache::Use::StaleWhileRevalidate && method == http::Method::Get) {
+          start_background_refresh(entry);
+        }
         cache_.status = "hit";
         if (waited) cache_.status.append("; detail=coalesced");
         in_.consume(request_scanner_.head_size());
@@ -254,7 +263,8 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   trace_.status = status;
   trace_.bytes_out += out_.size() + body.size();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(out_), asio::buffer(body)};
-  arm(Phase::Body, runtime_.options.http.request_head_timeout);
+  // A large stored body to a slow client: the route's body idle timeout, as a relayed one gets.
+  arm(Phase::Body, cache_.cluster->cluster->options().timeouts.idle);
   auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
   disarm();
   if (ec || close) co_return Next::Close;
@@ -272,19 +282,19 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     co_return std::nullopt;
   }
   if (cache_.revalidating && status == 304) {
-    up_.consume(response_scanner_.head_size());
-    bool clean = up_.empty() && response_.keep_alive;
-    up_.release();
-    disarm();
-    release_upstream(pool, clean ? upstream::Reuse::Yes : upstream::Reuse::No);
+    // Merged while response_'s fields still point into the upstream buffer.
     auto updated = std::make_shared<cache::Entry>(*cache_.stale);
     cache::merge_not_modified(*updated, response_.headers);
     updated->request_time = cache_.request_time;
     updated->response_time = wall_seconds();
     cache::describe(*updated, *cache_.policy);
+    up_.consume(response_scanner_.head_size());
+    bool clean = up_.empty() && response_.keep_alive;
+    up_.release();
+    disarm();
+    release_upstream(pool, clean ? upstream::Reuse::Yes : upstream::Reuse::No);
     co_await cache_put(*cache_.cache, ctx_.redis.get(), cache_.key, updated);
-    if (cache_.lead) cache_.cache->coalescer.finish(cache_.key);
-    cache_.lead = false;
+    cache_.release_lead();
     cache_.status.append("; fwd-status=304");
     co_return co_await serve_entry(*updated);
   }
@@ -296,9 +306,11 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     cache_.status.append("; fwd-status=");
     append_number(cache_.status, status);
     cache_.status.append("; detail=stale-if-error");
+    cache_.release_lead();
     co_return co_await serve_entry(*cache_.stale);
   }
   if (cache_.may_store) start_capture();
+  if (!cache_.capture) cache_.release_lead();  // nothing to wait for: the waiters fetch now
   co_return std::nullopt;
 }
 
@@ -309,6 +321,7 @@ asio::awaitable<std::optional<Next>> Session::serve_stale_on_error() {
     co_return std::nullopt;
   }
   cache_.status.append("; detail=stale-if-error");
+  cache_.release_lead();
   co_return co_await serve_entry(*cache_.stale);
 }
 
@@ -343,6 +356,7 @@ void Session::capture_body(std::string_view data) {
   if (!cache_.capture || data.empty()) return;
   if (cache_.capture->body.size() + data.size() > cache_.max_object) {
     cache_.capture.reset();
+    cache_.release_lead();
     return;
   }
   cache_.capture->body.append(data);
@@ -358,41 +372,43 @@ asio::awaitable<void> Session::finish_capture(bool complete) {
     cache::describe(e, *cache_.policy);
     cache::EntryPtr entry(std::move(cache_.capture));
     co_await cache_put(*cache_.cache, ctx_.redis.get(), cache_.key, std::move(entry));
+    cache_.stored = true;
   }
   cache_.capture.reset();
-  if (cache_.lead) cache_.cache->coalescer.finish(cache_.key);
-  cache_.lead = false;
+  cache_.release_lead();
 }
 
 // RFC 9111 §4.4: a successful unsafe request invalidates its target URI, and the URIs of its
 // Location and Content-Location when they have the same origin.
 asio::awaitable<void> Session::invalidate_after_unsafe() {
   const CacheOptions& options = cache_.cache->options;
+  cache::KeyOptions url_only = options.key;
+  url_only.headers.clear();
   redis::Client* redis = ctx_.redis.get();
-  std::string key;
-  auto drop = [&]() -> asio::awaitable<void> {
+  // A URL's entries: its own key, and with configured fields every key that extends it.
+  auto drop = [&](const std::string& key) -> asio::awaitable<void> {
     co_await cache_erase(*cache_.cache, redis, key, false);
     if (options.key.headers.empty()) co_return;
     std::string with_fields = key + "\n";
     co_await cache_erase(*cache_.cache, redis, with_fields, true);
   };
-  cache::build_key(key, "http", request_.host, request_.target, {}, options.key);
-  co_await drop();
+  co_await drop(cache_.invalidate_key);
+  std::string key;
   for (const http::Header& h : response_.headers) {
     if (!iequals(h.name, "location") && !iequals(h.name, "content-location")) continue;
     std::string_view target = h.value;
-    std::string_view host = request_.host;
+    std::string_view host = cache_.request_host;
     if (target.starts_with("http://")) {
       std::string_view rest = target.substr(7);
       std::size_t slash = rest.find('/');
       host = rest.substr(0, slash);
       target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-      if (!iequals(strip_port(host), strip_port(request_.host))) continue;  // another origin
+      if (!iequals(strip_port(host), strip_port(cache_.request_host))) continue;  // elsewhere
     } else if (!target.starts_with("/")) {
       continue;  // relative references other than absolute paths are left alone
     }
-    cache::build_key(key, "http", host, target, {}, options.key);
-    co_await drop();
+    cache::build_key(key, "http", host, target, {}, url_only);
+    co_await drop(key);
   }
 }
 

@@ -25,25 +25,31 @@ struct CacheFlow {
   bool invalidate = false;    // an unsafe method: a success invalidates the stored URIs
   bool lead = false;          // this request leads the coalesced fetch of `key`
   bool may_store = false;     // a GET the cache looked up: its response may be stored
+  bool stored = false;        // its response went into the cache (metrics)
   std::int64_t request_time = 0;
-  std::string validators;  // If-None-Match / If-Modified-Since lines for the upstream request
-  std::string status;      // our Cache-Status parameters, after the cache's name
+  std::string validators;      // If-None-Match / If-Modified-Since lines for the upstream request
+  std::string invalidate_key;  // an unsafe request's URL key (without configured fields)
+  std::string request_host;    // its host, for the same-origin test of Location
+  std::string status;          // our Cache-Status parameters, after the cache's name
   std::unique_ptr<cache::Entry> capture;  // the response being stored while it is relayed
   std::uint64_t max_object = 0;
 
   bool active() const { return cache != nullptr; }
   // Ends this request's part in the cache: a leader's waiters are woken (they look again).
-  void end() {
-    if (lead) cache->coalescer.finish(key);
+  // Releases the lead now (the waiters look again): once the response will not be stored.
+  void release_lead() {
+    if (!lead) return;
     lead = false;
+    cache->coalescer.finish(key);
+  }
+  void end() {
+    release_lead();
     cache = nullptr;
     stale.reset();
     capture.reset();
-    revalidating = invalidate = may_store = false;
+    revalidating = invalidate = may_store = stored = false;
   }
-  ~CacheFlow() {
-    if (lead) cache->coalescer.finish(key);
-  }
+  ~CacheFlow() { release_lead(); }
 };
 
 // Wall-clock seconds for RFC 9111's arithmetic (coarse: no syscall, a second's precision).

@@ -112,7 +112,7 @@ void Session::record_metrics(std::int64_t duration_us) {
     } else if (s.starts_with("fwd=") && !s.starts_with("fwd=method")) {
       c.misses.add();
     }
-    if (s.find("; stored") != std::string_view::npos) c.stored.add();
+    if (cache_.stored) c.stored.add();
     if (s.find("fwd-status=304") != std::string_view::npos) c.revalidated.add();
     if (s.find("stale-if-error") != std::string_view::npos) c.stale.add();
     if (s.find("detail=purge") != std::string_view::npos && trace_.status == 200) c.purged.add();

@@ -218,6 +218,18 @@ class CacheTest(PierTestCase):
         self.request('POST', page + '&status=500', body=b'x')
         self.assertTrue(self.status(self.get(page)).startswith('pier; hit'))
 
+    def test_a_streamed_unsafe_request_invalidates_its_url_also_with_key_headers(self):
+        self.start_pier(cache_config(self.b1, {'key': {'headers': ['X-Tenant']}}))
+        page = '/big-post?header=Cache-Control:max-age=60'
+        for tenant in ('a', 'b'):
+            self.get(page, [('X-Tenant', tenant)])
+        self.assertTrue(self.status(self.get(page, [('X-Tenant', 'a')])).startswith('pier; hit'))
+        # A body far larger than one read: streamed, so the request head's buffer is reused.
+        self.request('POST', page, body=b'x' * (1 << 20))
+        for tenant in ('a', 'b'):
+            r = self.get(page, [('X-Tenant', tenant)])
+            self.assertEqual(self.status(r), 'pier; fwd=miss; stored', tenant)
+
     def test_ignored_and_sorted_query_parameters_share_an_entry(self):
         self.start_pier(cache_config(self.b1, {'key': {'ignore_query': ['utm_source'],
                                                        'sort_query': True}}))
