@@ -29,7 +29,13 @@ Session::Session(WorkerContext& ctx, ClientConnection conn)
       request_(scratch_->request),
       response_(scratch_->response),
       upstream_head_(scratch_->upstream_head),
-      out_(scratch_->out) {
+      out_(scratch_->out),
+      cache_(scratch_->cache),
+      response_extras_(scratch_->response_extras),
+      request_fields_(scratch_->request_fields),
+      rate_key_(scratch_->rate_key),
+      log_line_(scratch_->log_line),
+      log_copy_(scratch_->log_copy) {
   format_ip(client_conn_.peer, peer_text_, sizeof peer_text_);
   deadline_.on_expire = &Session::on_deadline;
   deadline_.on_drain = &Session::on_drain;
@@ -40,6 +46,7 @@ Session::Session(WorkerContext& ctx, ClientConnection conn)
 }
 
 Session::~Session() {
+  cache_.end();  // a lead still held is released before the scratch goes back to the pool
   ctx_.worker.deadlines().remove(deadline_);
   ctx_.open_sessions.fetch_sub(1, std::memory_order_relaxed);
   ctx_.scratch.release(std::move(scratch_));

@@ -128,18 +128,16 @@ class Session {
   std::string& upstream_head_;
   std::string& out_;
   http::ChunkedDecoder chunked_;
-  CacheFlow cache_;
-  std::string response_extras_;  // complete "Name: value\r\n" lines for this request's response
+  CacheFlow cache_;               // its strings live in scratch_
+  std::string& response_extras_;  // these five live in scratch_ too
+  std::string& request_fields_;
+  std::string& rate_key_;
+  std::string& log_line_;
+  SessionScratch::LogCopy& log_copy_;
   RequestTrace trace_;
-  std::string request_fields_;  // lines added to the upstream request (X-Request-Id, validators)
   std::chrono::steady_clock::time_point request_sent_at_{};
   telemetry::MethodClass method_class_ = telemetry::MethodClass::Other;
   int version_minor_ = 1;
-  struct LogCopy {  // the request's fields for the access log, copied (session_log.cc)
-    std::string method, host, path, user_agent, referer, client;
-  } log_copy_;
-  std::string log_line_;
-  std::string rate_key_;
 
   // The request body: how much of it sits complete in in_ (a replayable body), or that it must
   // be streamed from the client.

@@ -13,11 +13,21 @@
 namespace pier::proxy {
 
 struct CacheFlow {
+  // The strings live in the session's pooled scratch (proxy/session_scratch.h).
+  explicit CacheFlow(SessionScratch::CacheText& text)
+      : key(text.key),
+        validators(text.validators),
+        status(text.status),
+        invalidate_key(text.invalidate_key),
+        request_host(text.request_host) {}
+  CacheFlow(const CacheFlow&) = delete;
+  CacheFlow& operator=(const CacheFlow&) = delete;
+
   SharedCache* cache = nullptr;  // null: the route has no cache
   std::size_t index = 0;         // the cache's index (metrics)
   const cache::PolicyOptions* policy = nullptr;
   ClusterLocal* cluster = nullptr;  // the route's upstream, for background refreshes
-  std::string key;
+  std::string& key;
   cache::CacheControl request_cc;
   bool request_no_cache = false;
   cache::EntryPtr stale;      // a stored entry that could not be served as it is
@@ -27,21 +37,21 @@ struct CacheFlow {
   bool may_store = false;     // a GET the cache looked up: its response may be stored
   bool stored = false;        // its response went into the cache (metrics)
   std::int64_t request_time = 0;
-  std::string validators;      // If-None-Match / If-Modified-Since lines for the upstream request
-  std::string invalidate_key;  // an unsafe request's URL key (without configured fields)
-  std::string request_host;    // its host, for the same-origin test of Location
-  std::string status;          // our Cache-Status parameters, after the cache's name
+  std::string& validators;      // If-None-Match / If-Modified-Since lines for the upstream request
+  std::string& status;          // our Cache-Status parameters, after the cache's name
+  std::string& invalidate_key;  // an unsafe request's URL key (without configured fields)
+  std::string& request_host;    // its host, for the same-origin test of Location
   std::unique_ptr<cache::Entry> capture;  // the response being stored while it is relayed
   std::uint64_t max_object = 0;
 
   bool active() const { return cache != nullptr; }
-  // Ends this request's part in the cache: a leader's waiters are woken (they look again).
   // Releases the lead now (the waiters look again): once the response will not be stored.
   void release_lead() {
     if (!lead) return;
     lead = false;
     cache->coalescer.finish(key);
   }
+  // Ends this request's part in the cache: a leader's waiters are woken (they look again).
   void end() {
     release_lead();
     cache = nullptr;

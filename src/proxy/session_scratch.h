@@ -16,6 +16,20 @@ struct SessionScratch {
   http::ResponseHead response;
   std::string upstream_head;  // the request head as sent upstream, kept for retries
   std::string out;            // a head on its way to the client
+
+  // Per-request text of the later phases (cache, rate limit, log). Here rather than in the
+  // session: a new session would otherwise allocate each of them again, and carry their bytes
+  // per connection.
+  std::string response_extras;  // complete "Name: value\r\n" lines for the response
+  std::string request_fields;   // lines added to the upstream request (X-Request-Id, validators)
+  std::string rate_key;
+  std::string log_line;
+  struct LogCopy {  // the request's fields for the access log (session_log.cc)
+    std::string method, host, path, user_agent, referer, client;
+  } log_copy;
+  struct CacheText {  // CacheFlow's strings (session_cache.h)
+    std::string key, validators, status, invalidate_key, request_host;
+  } cache;
 };
 
 class ScratchPool {
