@@ -109,9 +109,29 @@ asio::awaitable<Session::Ending> Session::run() {
   disarm();
   if (ending == Ending::Close) {
     client_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (linger_) co_await linger();
     client_.close(ignored);
   }
   co_return ending;
+}
+
+// After an error that closes the connection the client may still be sending (the rest of a
+// long head, a body): closing with unread bytes would send a reset, which can destroy the error
+// response before the client reads it. So, like nginx's lingering close, read and discard until
+// the client closes its side, for at most kLingerTime and kLingerBytes.
+asio::awaitable<void> Session::linger() {
+  static constexpr Duration kLingerTime = std::chrono::seconds(2);
+  static constexpr std::size_t kLingerBytes = 1 << 20;
+  in_.ensure_block();
+  arm(Phase::Body, kLingerTime);
+  for (std::size_t discarded = 0; discarded < kLingerBytes && !timed_out_;) {
+    in_.clear();
+    auto [ec, n] = co_await client_.async_read_some(
+        asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
+    if (ec) break;  // the client closed (EOF) or reset, or the linger time is over
+    discarded += n;
+  }
+  disarm();
 }
 
 // Phase accept/idle. A read stays pending on the client, into the session's buffer, so a busy
@@ -141,6 +161,9 @@ asio::awaitable<Session::Wait> Session::wait_for_request() {
 
 // Phase read_request_head: until the blank line, within the head timeout and size limits.
 asio::awaitable<bool> Session::read_request_head() {
+  // Nothing of the previous request may reach a refusal of this one (its id, its headers).
+  response_extras_.clear();
+  trace_.request_id_size = 0;
   in_.ensure_block();
   arm(Phase::RequestHead, runtime_.options.http.request_head_timeout);
   request_scanner_.reset();

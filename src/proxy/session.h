@@ -74,6 +74,7 @@ class Session {
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
   asio::awaitable<Next> tunnel(upstream::ConnectionPool& pool);
   asio::awaitable<Next> send_error(int status, std::string_view detail, http::Close close);
+  asio::awaitable<void> linger();
 
   // Phase rate_limit (session_ratelimit.cc).
   asio::awaitable<std::optional<Next>> rate_limit(const RouteOptions& route);
@@ -88,6 +89,7 @@ class Session {
   void begin_request();
   void end_request();
   void record_metrics(std::int64_t duration_us);
+  void count_refused_head(int status);
   void write_access_log(std::int64_t duration_us);
 
   // Cache phases (session_cache.cc).
@@ -156,6 +158,7 @@ class Session {
   bool total_timed_out_ = false;
   bool idle_ = false;     // waiting between requests (a read is pending on the client)
   bool cooling_ = false;  // the idle read was cancelled to park the connection
+  bool linger_ = false;   // an error response closes the connection: read the rest first
 };
 
 }  // namespace pier::proxy

@@ -76,6 +76,14 @@ void Session::begin_request() {
   version_minor_ = request_.version_minor;
 }
 
+// A request refused before it had a head (400, 408, 414, 431, 505): counted under route "none"
+// and method "other"; it has no fields to log.
+void Session::count_refused_head(int status) {
+  std::size_t status_class = static_cast<std::size_t>(std::clamp(status / 100, 1, 5)) - 1;
+  telemetry::RouteMetrics& none = ctx_.metrics.routes[runtime_.options.routes.size()];
+  none.requests[static_cast<std::size_t>(telemetry::MethodClass::Other)][status_class].add();
+}
+
 void Session::end_request() {
   if (trace_.status == 0) trace_.status = 499;  // the client went away before any response
   std::int64_t duration_us = std::chrono::duration_cast<std::chrono::microseconds>(

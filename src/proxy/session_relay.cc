@@ -308,13 +308,18 @@ asio::awaitable<Next> Session::send_error(int status, std::string_view detail, h
   out_.clear();
   if (ctx_.draining) close = http::Close::Yes;
   http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
-  response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");
+  if (trace_.request_id_size > 0) {  // none yet for a request whose head was refused
+    response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");
+  } else {
+    count_refused_head(status);
+  }
   add_response_fields(out_.find("\r\n\r\n") + 4);
   trace_.status = status;
   trace_.bytes_out += out_.size();
   arm(Phase::Body, runtime_.options.http.request_head_timeout);
   auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out_), kNoThrow);
   disarm();
+  if (!ec && close == http::Close::Yes && !ctx_.draining) linger_ = true;
   if (ec || close == http::Close::Yes) co_return Next::Close;
   co_return Next::KeepAlive;
 }

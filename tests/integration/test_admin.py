@@ -157,6 +157,22 @@ class AdminTest(PierTestCase):
         self.assertRegex(result.stderr, r'bad\.yaml:\d+:\d+: admin: address 0\.0\.0\.0:9901 is not '
                                         r'loopback: set token_file')
 
+    def test_a_refused_head_is_counted_and_carries_nothing_of_the_previous_request(self):
+        route = {'match': {'host': '*', 'path_prefix': '/'}, 'upstream': 'app',
+                 'rate_limit': 'rl'}
+        self.start_pier(make_config({'app': upstream(self.b1)}, routes=[route],
+                                    rate_limits={'rl': {'rate': '100/s', 'headers': True}}))
+        with self.connect() as c:
+            first = c.get('/')
+            self.assertIsNotNone(first.header('RateLimit'))
+            c.send(b'NOT A REQUEST\r\n\r\n')
+            refused = c.read_response()
+        self.assertStatus(refused, 400)
+        self.assertIsNone(refused.header('RateLimit'))
+        self.assertIsNone(refused.header('X-Request-Id'))
+        text = self.admin('GET', '/metrics').body.decode()
+        self.assertIn('pier_requests_total{route="none",method="other",code="4xx"} 1', text)
+
     def test_dashboard_is_served_from_the_binary(self):
         self.start_pier(self.cached_config())
         for path, kind in (('/', 'text/html'), ('/app.js', 'text/javascript'),
