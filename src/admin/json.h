@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace pier::admin {
 
 class Json {
@@ -89,23 +91,7 @@ class Json {
     if (!first_) out_.push_back(',');
     first_ = false;
   }
-  void string_raw(std::string_view s) {
-    out_.push_back('"');
-    for (unsigned char c : s) {
-      if (c == '"' || c == '\\') {
-        out_.push_back('\\');
-        out_.push_back(static_cast<char>(c));
-      } else if (c < 0x20) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        out_.append("\\u00");
-        out_.push_back(kHex[c >> 4]);
-        out_.push_back(kHex[c & 15]);
-      } else {
-        out_.push_back(static_cast<char>(c));
-      }
-    }
-    out_.push_back('"');
-  }
+  void string_raw(std::string_view s) { append_json_string(out_, s); }
 
   std::string& out_;
   bool first_ = true;

@@ -1,5 +1,7 @@
 #include "base/strings.h"
 
+#include <charconv>
+
 namespace pier {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -30,6 +32,30 @@ bool CommaList::next(std::string_view& element) {
     }
   }
   return false;
+}
+
+void append_decimal(std::string& out, std::int64_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
 }
 
 }  // namespace pier

@@ -1,6 +1,9 @@
 // Small byte/string helpers for ASCII protocol text. No locale, no allocation.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 
 namespace pier {
@@ -25,6 +28,20 @@ class CommaList {
 
  private:
   std::string_view rest_;
+};
+
+// Decimal digits of `n`, appended (no locale, no allocation beyond the string's growth).
+void append_decimal(std::string& out, std::int64_t n);
+
+// `s` as a JSON string literal, quotes included: '"' and '\\' escaped, control bytes and DEL
+// as \u00XX; other bytes as they are.
+void append_json_string(std::string& out, std::string_view s);
+
+// Hash for unordered containers keyed by std::string that are looked up by string_view
+// (C++20 heterogeneous lookup: no temporary string per lookup).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 }  // namespace pier

@@ -8,7 +8,7 @@ Coalescer::Coalescer(std::size_t shards) {
 }
 
 Coalescer::Shard& Coalescer::shard_for(std::string_view key) {
-  return *shards_[Hash{}(key) % shards_.size()];
+  return *shards_[StringHash{}(key) % shards_.size()];
 }
 
 bool Coalescer::join(std::string_view key, Wake wake) {

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/strings.h"
+
 namespace pier::cache {
 
 class Coalescer {
@@ -34,13 +36,9 @@ class Coalescer {
   std::size_t in_flight() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::vector<Wake>, Hash, std::equal_to<>> waiting;
+    std::unordered_map<std::string, std::vector<Wake>, StringHash, std::equal_to<>> waiting;
   };
   Shard& shard_for(std::string_view key);
 

@@ -22,7 +22,7 @@ MemoryStore::MemoryStore(std::size_t max_bytes, std::size_t shards)
 }
 
 MemoryStore::Shard& MemoryStore::shard_for(std::string_view key) {
-  return *shards_[Hash{}(key) % shards_.size()];
+  return *shards_[StringHash{}(key) % shards_.size()];
 }
 
 EntryPtr MemoryStore::find(std::string_view key, const http::HeaderList& request,

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/strings.h"
 #include "cache/entry.h"
 #include "http/headers.h"
 
@@ -46,14 +47,10 @@ class MemoryStore {
     std::vector<EntryPtr> variants;
     std::size_t bytes = 0;
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     mutable std::mutex mutex;
     std::list<Item> lru;  // front = most recently used
-    std::unordered_map<std::string, std::list<Item>::iterator, Hash, std::equal_to<>> index;
+    std::unordered_map<std::string, std::list<Item>::iterator, StringHash, std::equal_to<>> index;
     std::size_t bytes = 0;
     std::uint64_t evictions = 0;
   };

@@ -23,12 +23,6 @@
 namespace pier::proxy {
 namespace {
 
-void append_number(std::string& out, std::int64_t n) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out.append(digits, end);
-}
-
 bool is_unsafe(http::Method m) {
   return m != http::Method::Get && m != http::Method::Head && m != http::Method::Options &&
          m != http::Method::Trace;
@@ -226,7 +220,7 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   bool close = ctx_.draining || !request_.keep_alive;
   out_.clear();
   out_.append("HTTP/1.1 ");
-  append_number(out_, status);
+  append_decimal(out_, status);
   out_.append(" ").append(not_modified ? http::reason_phrase(304) : entry.reason).append("\r\n");
   for (const cache::StoredField& f : entry.headers) {
     if (not_modified && !sent_with_304(f.name)) continue;
@@ -234,7 +228,7 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
     out_.append(f.name).append(": ").append(f.value).append("\r\n");
   }
   out_.append("Age: ");
-  append_number(out_, age);
+  append_decimal(out_, age);
   out_.append("\r\n");
   if (cache_.status == "hit" || cache_.status.starts_with("hit;")) {
     cache_.status.append("; ttl=");
@@ -249,7 +243,7 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   }
   if (has_body(status)) {
     out_.append("Content-Length: ");
-    append_number(out_, static_cast<std::int64_t>(entry.body.size()));
+    append_decimal(out_, static_cast<std::int64_t>(entry.body.size()));
     out_.append("\r\n");
   }
   if (close) {
@@ -304,7 +298,7 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     disarm();
     release_upstream(pool, upstream::Reuse::No);
     cache_.status.append("; fwd-status=");
-    append_number(cache_.status, status);
+    append_decimal(cache_.status, status);
     cache_.status.append("; detail=stale-if-error");
     cache_.release_lead();
     co_return co_await serve_entry(*cache_.stale);

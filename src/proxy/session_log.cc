@@ -24,6 +24,29 @@ bool acceptable_request_id(std::string_view id) {
   return true;
 }
 
+// The metrics' method label of the method the parser already classified.
+telemetry::MethodClass method_class(http::Method m) {
+  using telemetry::MethodClass;
+  switch (m) {
+    case http::Method::Get:
+      return MethodClass::Get;
+    case http::Method::Head:
+      return MethodClass::Head;
+    case http::Method::Post:
+      return MethodClass::Post;
+    case http::Method::Put:
+      return MethodClass::Put;
+    case http::Method::Delete:
+      return MethodClass::Delete;
+    case http::Method::Patch:
+      return MethodClass::Patch;
+    case http::Method::Options:
+      return MethodClass::Options;
+    default:
+      return MethodClass::Other;
+  }
+}
+
 std::int64_t wall_us() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -72,7 +95,7 @@ void Session::begin_request() {
     log_copy_.client.assign(client_ip(peer_text_, client_conn_.trusted, request_.headers,
                                       runtime_.options.trusted_proxies));
   }
-  method_class_ = telemetry::method_class(request_.method_token);
+  method_class_ = method_class(request_.method);
   version_minor_ = request_.version_minor;
 }
 

@@ -13,12 +13,6 @@
 namespace pier::proxy {
 namespace {
 
-void append_number(std::string& out, std::int64_t n) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out.append(digits, end);
-}
-
 std::int64_t ceil_seconds(std::int64_t us) {
   return (us + 999'999) / 1'000'000;
 }
@@ -35,13 +29,13 @@ std::int64_t monotonic_us() {
 void append_rate_headers(std::string& out, const RateLimitOptions& l,
                          const ratelimit::Decision& d) {
   out.append("RateLimit-Policy: \"").append(l.name).append("\";q=");
-  append_number(out, l.limit.burst);
+  append_decimal(out, l.limit.burst);
   out.append(";w=");
-  append_number(out, std::max<std::int64_t>(1, ceil_seconds(l.limit.tolerance_us())));
+  append_decimal(out, std::max<std::int64_t>(1, ceil_seconds(l.limit.tolerance_us())));
   out.append("\r\nRateLimit: \"").append(l.name).append("\";r=");
-  append_number(out, d.remaining);
+  append_decimal(out, d.remaining);
   out.append(";t=");
-  append_number(out, ceil_seconds(d.reset_us));
+  append_decimal(out, ceil_seconds(d.reset_us));
   out.append("\r\n");
 }
 
@@ -58,7 +52,7 @@ void Session::build_rate_key(const RateLimitOptions& l, const RouteOptions& rout
                                    runtime_.options.trusted_proxies));
         break;
       case RateKeyPart::Kind::Route:
-        append_number(rate_key_, static_cast<std::int64_t>(route.index));
+        append_decimal(rate_key_, static_cast<std::int64_t>(route.index));
         break;
       case RateKeyPart::Kind::Header:
         for (const http::Header& h : request_.headers) {
@@ -123,11 +117,11 @@ asio::awaitable<Next> Session::send_rate_limited(const RateLimitOptions& l,
   bool has_body = request_.framing != http::Framing::None;
   std::int64_t retry = std::max<std::int64_t>(1, ceil_seconds(d.retry_after_us));
   response_extras_.append("Retry-After: ");
-  append_number(response_extras_, retry);
+  append_decimal(response_extras_, retry);
   response_extras_.append("\r\n");
   append_rate_headers(response_extras_, l, d);
   std::string detail = "rate limit \"" + l.name + "\" exceeded; retry in ";
-  append_number(detail, retry);
+  append_decimal(detail, retry);
   detail.append(" s");
   co_return co_await send_error(429, detail, has_body ? http::Close::Yes : http::Close::No);
 }

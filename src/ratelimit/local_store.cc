@@ -16,7 +16,7 @@ LocalStore::LocalStore(std::size_t max_keys, std::size_t shards)
 }
 
 Decision LocalStore::decide(std::string_view key, const Limit& limit, std::int64_t now_us) {
-  Shard& shard = *shards_[Hash{}(key) % shards_.size()];
+  Shard& shard = *shards_[StringHash{}(key) % shards_.size()];
   std::lock_guard lock(shard.mutex);
   auto found = shard.tats.find(key);
   if (found == shard.tats.end()) {

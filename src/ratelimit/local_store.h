@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/strings.h"
 #include "ratelimit/gcra.h"
 
 namespace pier::ratelimit {
@@ -25,13 +26,9 @@ class LocalStore {
   std::size_t max_keys() const { return shard_capacity_ * shards_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, std::int64_t, Hash, std::equal_to<>> tats;
+    std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> tats;
     std::int64_t last_sweep_us = 0;
   };
   void make_room(Shard& shard, std::int64_t now_us);

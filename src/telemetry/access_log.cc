@@ -12,44 +12,22 @@
 #include <cstring>
 #include <system_error>
 
+#include "base/strings.h"
+
 namespace pier::telemetry {
 namespace {
 
 constexpr auto kWriterPeriod = std::chrono::milliseconds(20);
 
-void append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
 // Milliseconds with three decimals from microseconds: 1234 -> "1.234".
 void append_ms(std::string& out, std::int64_t us) {
   if (us < 0) us = 0;
-  append_int(out, us / 1000);
+  append_decimal(out, us / 1000);
   out.push_back('.');
   std::int64_t frac = us % 1000;
   out.push_back(static_cast<char>('0' + frac / 100));
   out.push_back(static_cast<char>('0' + frac / 10 % 10));
   out.push_back(static_cast<char>('0' + frac % 10));
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out.append("\\u00");
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
 }
 
 // 2026-11-25T23:55:35.123Z
@@ -111,11 +89,11 @@ void format_json(const AccessRecord& r, std::string& out) {
   out.append(",\"protocol\":\"HTTP/1.");
   out.push_back(r.version_minor == 0 ? '0' : '1');
   out.append("\",\"status\":");
-  append_int(out, r.status);
+  append_decimal(out, r.status);
   out.append(",\"bytes_in\":");
-  append_int(out, static_cast<std::int64_t>(r.bytes_in));
+  append_decimal(out, static_cast<std::int64_t>(r.bytes_in));
   out.append(",\"bytes_out\":");
-  append_int(out, static_cast<std::int64_t>(r.bytes_out));
+  append_decimal(out, static_cast<std::int64_t>(r.bytes_out));
   out.append(",\"duration_ms\":");
   append_ms(out, r.duration_us);
   out.append(",\"upstream\":");
@@ -133,7 +111,7 @@ void format_json(const AccessRecord& r, std::string& out) {
     append_ms(out, r.upstream_header_us);
   }
   out.append(",\"attempts\":");
-  append_int(out, r.attempts);
+  append_decimal(out, r.attempts);
   out.append(",\"cache\":");
   append_json_string(out, r.cache);
   out.append(",\"rate_limit\":");
@@ -152,9 +130,9 @@ void format_combined(const AccessRecord& r, std::string& out) {
   request.append(" ").append(r.path).append(r.version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
   append_clf_quoted(out, request);
   out.push_back(' ');
-  append_int(out, r.status);
+  append_decimal(out, r.status);
   out.push_back(' ');
-  append_int(out, static_cast<std::int64_t>(r.bytes_out));
+  append_decimal(out, static_cast<std::int64_t>(r.bytes_out));
   out.push_back(' ');
   append_clf_quoted(out, r.referer.empty() ? std::string_view("-") : r.referer);
   out.push_back(' ');

@@ -1,22 +1,11 @@
 #include "telemetry/worker_metrics.h"
 
-#include "base/strings.h"
-
 namespace pier::telemetry {
 
 std::string_view method_label(std::size_t m) {
   static constexpr std::array<std::string_view, kMethodClasses> kLabels = {
       "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"};
   return kLabels[m];
-}
-
-MethodClass method_class(std::string_view token) {
-  static constexpr std::array<std::string_view, kMethodClasses - 1> kKnown = {
-      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
-  for (std::size_t i = 0; i < kKnown.size(); ++i) {
-    if (token == kKnown[i]) return static_cast<MethodClass>(i);
-  }
-  return MethodClass::Other;
 }
 
 WorkerMetrics::WorkerMetrics(std::size_t route_count,

@@ -16,7 +16,6 @@ namespace pier::telemetry {
 enum class MethodClass : std::uint8_t { Get, Head, Post, Put, Delete, Patch, Options, Other };
 inline constexpr std::size_t kMethodClasses = 8;
 std::string_view method_label(std::size_t m);
-MethodClass method_class(std::string_view token);
 
 struct RouteMetrics {
   std::array<std::array<Counter, 5>, kMethodClasses> requests;  // [method][status class 1xx..5xx]
