@@ -213,11 +213,11 @@ AdminServer::Reply AdminServer::handle(const http::RequestHead& request, std::st
   std::size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  bool loopback = options_.endpoint.address().is_loopback();
+  bool open_reads = options_.public_reads || options_.endpoint.address().is_loopback();
   bool get = request.method == http::Method::Get || request.method == http::Method::Head;
   const std::string challenge = "WWW-Authenticate: Bearer realm=\"pier admin\"\r\n";
   if (path == "/healthz" && get) return {200, "text/plain", "ok\n", ""};
-  if (!loopback && !authorized(request)) {
+  if (!open_reads && !authorized(request)) {
     return {401, "text/plain", "401 Unauthorized: a bearer token is required\n", challenge};
   }
   if (request.method == http::Method::Post) {

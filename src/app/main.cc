@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "admin/admin_server.h"
+#include "app/healthcheck.h"
 #include "config/loader.h"
 #include "proxy/server.h"
 #include "telemetry/access_log.h"
@@ -34,6 +35,16 @@ int check(const std::string& path) {
   }
   std::cout << path << ": ok\n";
   return 0;
+}
+
+int probe_health(const std::string& path) {
+  auto result = pier::config::load_file(path);
+  if (!result.options) {
+    for (const auto& e : result.errors)
+      std::cerr << e << "\n";
+    return 1;
+  }
+  return pier::app::healthcheck(result.options->admin, std::chrono::seconds(3));
 }
 
 // The server outlives main's stack on purpose: coroutine frames still parked in a worker's
@@ -148,12 +159,15 @@ int main(int argc, char** argv) {
   std::string check_file;
   std::string log_level = "info";
   bool version = false;
+  bool health = false;
   app.add_option("-c,--config", config, "config file to run with")->capture_default_str();
   app.add_option("--check", check_file,
                  "validate a config file, print every error, exit 1 on error");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_flag("--healthcheck", health,
+               "ask the Pier running with --config for its admin /healthz; exit 0 when healthy");
   app.add_flag("-v,--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -167,5 +181,6 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (!check_file.empty()) return check(check_file);
+  if (health) return probe_health(config);
   return serve(config);
 }

@@ -730,13 +730,16 @@ void read_route(YamlReader& r, const YAML::Node& node, const std::string& path,
 }
 
 // The admin listener: off with `admin: { enabled: false }`. A token is required to bind anything
-// but loopback, so that metrics and purges are never open to the world by accident.
+// but loopback, so that metrics and purges are never open to the world by accident, unless
+// `public_reads: true` says so explicitly (POST then stays refused without a token).
 void read_admin(YamlReader& r, const YAML::Node& node, const std::string& path,
                 proxy::AdminOptions& admin) {
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path, {"address", "token_file", "enabled"});
+  r.only_keys(node, path, {"address", "token_file", "enabled", "public_reads"});
   r.optional(node, path, "enabled",
              [&](const YAML::Node& n, const std::string& p) { r.read(n, p, admin.enabled); });
+  r.optional(node, path, "public_reads",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, admin.public_reads); });
   r.optional(node, path, "address", [&](const YAML::Node& n, const std::string& p) {
     read_endpoint(r, n, p, admin.address, admin.endpoint);
     admin.configured = true;
@@ -756,10 +759,11 @@ void read_admin(YamlReader& r, const YAML::Node& node, const std::string& path,
       r.error(n, p, "the token must be at least 16 characters");
     }
   });
-  if (admin.enabled && !admin.endpoint.address().is_loopback() && admin.token.empty()) {
+  if (admin.enabled && !admin.endpoint.address().is_loopback() && admin.token.empty() &&
+      !admin.public_reads) {
     r.error(node, path,
             fmt::format("address {} is not loopback: set token_file (a bearer token of 16+ "
-                        "characters) to expose the admin API",
+                        "characters) or public_reads: true to expose the admin API",
                         admin.address));
   }
 }

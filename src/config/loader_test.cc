@@ -505,5 +505,25 @@ TEST(LoadRateLimits, ErrorsNameTheirPlace) {
             "pier.yaml:10:17: routes[0].rate_limit: no rate limit named \"c\" in rate_limits");
 }
 
+TEST(LoadAdmin, ANonLoopbackAddressNeedsATokenOrPublicReads) {
+  std::string base = yaml({
+      "listeners: [{ address: 127.0.0.1:8080 }]",            // 1
+      "upstreams: { app: { backends: [127.0.0.1:9001] } }",  // 2
+      "routes: [{ upstream: app }]",                         // 3
+  });
+  std::vector<std::string> errors = errors_of(base + "admin: { address: 0.0.0.0:9901 }\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0],
+            "pier.yaml:4:8: admin: address 0.0.0.0:9901 is not loopback: set token_file (a bearer "
+            "token of 16+ characters) or public_reads: true to expose the admin API");
+
+  LoadResult open =
+      load_text(base + "admin: { address: 0.0.0.0:9901, public_reads: true }\n", "pier.yaml");
+  ASSERT_TRUE(open.options.has_value()) << open.errors[0];
+  EXPECT_TRUE(open.options->admin.public_reads);
+  EXPECT_TRUE(open.options->admin.endpoint.address().is_unspecified());
+  EXPECT_FALSE(load_text(base, "pier.yaml").options->admin.public_reads);
+}
+
 }  // namespace
 }  // namespace pier::config

@@ -104,6 +104,9 @@ struct AdminOptions {
   std::string token;       // read from token_file at load
   bool enabled = true;
   bool configured = false;  // the address was set in the config (a bind failure is then fatal)
+  // GETs need no token on any address (POST still does): for a port that only trusted peers
+  // reach, such as a container's admin port published on the host's 127.0.0.1.
+  bool public_reads = false;
 };
 
 struct ProxyOptions {

@@ -157,6 +157,36 @@ class AdminTest(PierTestCase):
         self.assertRegex(result.stderr, r'bad\.yaml:\d+:\d+: admin: address 0\.0\.0\.0:9901 is not '
                                         r'loopback: set token_file')
 
+    def test_a_non_loopback_address_needs_the_token_unless_reads_are_public(self):
+        # Bound to every address (as in a container), reached here through 127.0.0.1.
+        token_file = self.workdir / 'token'
+        token_file.write_text(TOKEN + '\n')
+        self.start_pier(self.cached_config(admin={'address': '0.0.0.0:%d' % free_port(),
+                                                  'token_file': str(token_file)}))
+        self.assertStatus(self.admin('GET', '/healthz'), 200)
+        self.assertStatus(self.admin('GET', '/metrics'), 401)
+        self.assertStatus(self.admin('GET', '/metrics', [('Authorization', 'Bearer ' + TOKEN)]),
+                          200)
+
+        self.start_pier(self.cached_config(admin={'address': '0.0.0.0:%d' % free_port(),
+                                                  'public_reads': True}))
+        self.assertStatus(self.admin('GET', '/metrics'), 200)
+        self.assertStatus(self.admin('GET', '/'), 200)
+        self.assertStatus(self.admin('POST', '/api/cache/purge?prefix=http'), 401)
+
+    def test_the_healthcheck_flag_asks_the_running_pier(self):
+        # What the container image's HEALTHCHECK runs: exit 0 while Pier is up, 1 once it is gone.
+        pier = self.start_pier(self.cached_config(admin={'address': '0.0.0.0:%d' % free_port(),
+                                                         'public_reads': True}))
+        healthy = run_pier(['--config', str(pier.config_path), '--healthcheck'])
+        self.assertEqual(healthy.returncode, 0, healthy.stderr)
+        pier.expected_exit = True
+        pier.stop()
+        gone = run_pier(['--config', str(pier.config_path), '--healthcheck'])
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn('healthcheck: 127.0.0.1:%d: connect: Connection refused' % pier.admin_port,
+                      gone.stderr)
+
     def test_a_refused_head_is_counted_and_carries_nothing_of_the_previous_request(self):
         route = {'match': {'host': '*', 'path_prefix': '/'}, 'upstream': 'app',
                  'rate_limit': 'rl'}
