@@ -1,5 +1,7 @@
 #include "proxy/runtime.h"
 
+#include <random>
+
 #include "proxy/cache_storage.h"
 
 namespace pier::proxy {
@@ -49,12 +51,20 @@ std::vector<std::size_t> backends_per_cluster(const Runtime& runtime) {
   return sizes;
 }
 
+// A worker's random seed, from the kernel once at start: generated request ids must not repeat
+// after a restart or on another Pier of the fleet, and random balancing must not move in
+// lockstep across a fleet.
+std::uint64_t fresh_seed() {
+  std::random_device device;
+  return (std::uint64_t{device()} << 32) ^ device();
+}
+
 }  // namespace
 
 WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
     : worker(w),
       runtime(std::move(rt)),
-      rng(0x5eed + w.index() * 7919),
+      rng(fresh_seed()),
       metrics(runtime->options.routes.size(), backends_per_cluster(*runtime),
               runtime->options.caches.size()) {
   for (const auto& cluster : runtime->clusters) {

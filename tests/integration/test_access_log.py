@@ -135,5 +135,18 @@ class AccessLogTest(PierTestCase):
                                bad.header('X-Request-Id')])
 
 
+    def test_generated_ids_differ_between_piers_and_restarts(self):
+        # Two Piers of a fleet, or one Pier restarted, must not hand out the same ids: each
+        # worker seeds its generator from the kernel.
+        b1 = self.start_backend('b1')
+        config = make_config({'app': upstream(b1)})
+        first = [self.start_pier(config) for _ in range(3)]
+        def made_id(pier):
+            with self.connect(pier.port) as c:
+                return c.get('/').header('X-Request-Id')
+        ids = [made_id(p) for p in first] + [made_id(p) for p in first]
+        self.assertEqual(len(set(ids)), len(ids), ids)
+
+
 if __name__ == '__main__':
     unittest.main()
