@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "base/cpus.h"
 #include "base/strings.h"
 #include "config/yaml_reader.h"
 #include "http/headers.h"
@@ -792,7 +793,7 @@ void read_top(YamlReader& r, const YAML::Node& root, ProxyOptions& out) {
              [&](const YAML::Node& n, const std::string& p) { read_admin(r, n, p, out.admin); });
   r.optional(root, "", "workers", [&](const YAML::Node& n, const std::string& p) {
     if (n.IsScalar() && n.Scalar() == "auto") {
-      out.workers = std::max(1u, std::thread::hardware_concurrency());
+      out.workers = usable_cpus();
       return;
     }
     std::int64_t v = 0;

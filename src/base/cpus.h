@@ -1,0 +1,22 @@
+// How many CPUs this process may use, for `workers: auto`: a container limited with --cpus or
+// --cpuset-cpus must not get a worker per host core (each would get a slice of the quota and be
+// throttled in turn).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace pier {
+
+// cgroup v2 `cpu.max` ("QUOTA PERIOD" or "max PERIOD"): the quota in whole CPUs, rounded up;
+// nullopt for no limit or text it does not understand.
+std::optional<unsigned> cpus_from_cpu_max(std::string_view cpu_max);
+
+// cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us` (quota -1: no limit), as above.
+std::optional<unsigned> cpus_from_cfs(std::string_view quota_us, std::string_view period_us);
+
+// The CPUs this process may run on (its affinity mask), capped by its cgroup's CPU quota as the
+// container sees it (/sys/fs/cgroup); at least 1.
+unsigned usable_cpus();
+
+}  // namespace pier
