@@ -119,8 +119,10 @@ int serve(const std::string& path) {
   };
   wait_reopen();
 
-  // Memory that bursts of connections freed goes back to the system instead of staying in the
-  // allocator's free lists (the workers trim their own pools each second; this trims malloc).
+#ifndef PIER_JEMALLOC
+  // Memory that bursts of connections freed goes back to the system instead of staying in glibc
+  // malloc's free lists (the workers trim their own pools each second; with jemalloc, its
+  // background thread does this: app/allocator.cc).
   asio::steady_timer trim_timer(signals_io);
   std::function<void()> schedule_trim = [&] {
     trim_timer.expires_after(std::chrono::seconds(1));
@@ -131,10 +133,13 @@ int serve(const std::string& path) {
     });
   };
   schedule_trim();
+#endif
   signals.async_wait([&](const std::error_code&, int signal) {
     spdlog::info("received {}: draining (up to the shutdown_timeout)",
                  signal == SIGTERM ? "SIGTERM" : "SIGINT");
+#ifndef PIER_JEMALLOC
     trim_timer.cancel();
+#endif
     reopen_signal.cancel();
   });
   signals_io.run();

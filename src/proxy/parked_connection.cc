@@ -1,9 +1,11 @@
 #include "proxy/parked_connection.h"
 
+#include <asio/bind_allocator.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <optional>
 
+#include "net/plain_allocator.h"
 #include "proxy/session.h"
 
 namespace pier::proxy {
@@ -27,8 +29,12 @@ class ParkedConnection {
   }
 
   void wait() {
-    conn_.socket.async_wait(asio::ip::tcp::socket::wait_read,
-                            [this](const std::error_code& ec) { on_readable(ec); });
+    // Held for as long as the connection stays idle: a block of its own size, not Asio's
+    // recycled one (net/plain_allocator.h).
+    conn_.socket.async_wait(
+        asio::ip::tcp::socket::wait_read,
+        asio::bind_allocator(net::PlainAllocator<void>(),
+                             [this](const std::error_code& ec) { on_readable(ec); }));
   }
 
  private:
