@@ -38,13 +38,13 @@ int check(const std::string& path) {
 }
 
 int probe_health(const std::string& path) {
-  auto result = pier::config::load_file(path);
-  if (!result.options) {
+  auto result = pier::config::load_admin_file(path);
+  if (!result.admin) {
     for (const auto& e : result.errors)
       std::cerr << e << "\n";
     return 1;
   }
-  return pier::app::healthcheck(result.options->admin, std::chrono::seconds(3));
+  return pier::app::healthcheck(*result.admin, std::chrono::seconds(3));
 }
 
 // The server outlives main's stack on purpose: coroutine frames still parked in a worker's

@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -13,7 +14,7 @@
 namespace pier {
 namespace {
 
-// Files under /sys end in a newline; HTTP's trim_ows keeps it.
+// Files under /sys and /proc end in a newline.
 std::string_view trim_line(std::string_view s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
     s.remove_suffix(1);
@@ -45,9 +46,24 @@ unsigned affinity_cpus() {
   return std::thread::hardware_concurrency();
 }
 
+// The tightest cpu.max from this process's cgroup up to the root of the hierarchy it sees.
+std::optional<unsigned> cgroup_v2_quota_cpus(std::string_view path) {
+  std::optional<unsigned> tightest;
+  std::string dir = "/sys/fs/cgroup" + std::string(path);
+  while (!dir.empty() && dir.back() == '/')
+    dir.pop_back();
+  for (;;) {
+    std::optional<unsigned> quota = cpus_from_cpu_max(read_file((dir + "/cpu.max").c_str()));
+    if (quota && (!tightest || *quota < *tightest)) tightest = quota;
+    if (dir == "/sys/fs/cgroup") return tightest;
+    dir.erase(dir.rfind('/'));
+  }
+}
+
 std::optional<unsigned> cgroup_quota_cpus() {
-  if (std::string v2 = read_file("/sys/fs/cgroup/cpu.max"); !v2.empty()) {
-    return cpus_from_cpu_max(v2);
+  std::string self = read_file("/proc/self/cgroup");
+  if (std::string_view path = cgroup_v2_path(self); !path.empty() && path.front() == '/') {
+    if (std::optional<unsigned> quota = cgroup_v2_quota_cpus(path)) return quota;
   }
   for (const char* dir : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
     std::string quota = read_file((std::string(dir) + "/cpu.cfs_quota_us").c_str());
@@ -68,6 +84,17 @@ std::optional<unsigned> cpus_from_cpu_max(std::string_view cpu_max) {
 
 std::optional<unsigned> cpus_from_cfs(std::string_view quota_us, std::string_view period_us) {
   return whole_cpus(quota_us, period_us);  // "-1" is not a uint: no limit
+}
+
+std::string_view cgroup_v2_path(std::string_view text) {
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (line.starts_with("0::")) return line.substr(3);
+    start = end + 1;
+  }
+  return {};
 }
 
 unsigned usable_cpus() {

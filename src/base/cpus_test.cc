@@ -30,6 +30,15 @@ TEST(CpuCfs, QuotaAndPeriodFiles) {
   EXPECT_EQ(cpus_from_cfs("", ""), std::nullopt);
 }
 
+TEST(CgroupPath, TheV2LineOfProcSelfCgroup) {
+  EXPECT_EQ(cgroup_v2_path("0::/system.slice/pier.service\n"), "/system.slice/pier.service");
+  EXPECT_EQ(cgroup_v2_path("0::/\n"), "/");  // a container in its own cgroup namespace
+  EXPECT_EQ(cgroup_v2_path("12:cpu,cpuacct:/docker/abc\n1:name=systemd:/\n0::/docker/abc\n"),
+            "/docker/abc");
+  EXPECT_EQ(cgroup_v2_path("4:cpu,cpuacct:/user.slice\n"), "");  // cgroup v1 only
+  EXPECT_EQ(cgroup_v2_path(""), "");
+}
+
 TEST(UsableCpus, AtLeastOneAndNoMoreThanTheMachineHas) {
   unsigned n = usable_cpus();
   EXPECT_GE(n, 1u);

@@ -896,16 +896,37 @@ LoadResult load_text(const std::string& text, const std::string& file_name) {
   return result;
 }
 
-LoadResult load_file(const std::string& path) {
+namespace {
+
+std::optional<std::string> read_whole_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    LoadResult result;
-    result.errors.push_back(path + ": cannot open the file");
-    return result;
-  }
+  if (!in) return std::nullopt;
   std::stringstream text;
   text << in.rdbuf();
-  return load_text(text.str(), path);
+  return text.str();
+}
+
+}  // namespace
+
+LoadResult load_file(const std::string& path) {
+  std::optional<std::string> text = read_whole_file(path);
+  if (!text) return {std::nullopt, {path + ": cannot open the file"}};
+  return load_text(*text, path);
+}
+
+AdminLoadResult load_admin_file(const std::string& path) {
+  std::optional<std::string> text = read_whole_file(path);
+  if (!text) return {std::nullopt, {path + ": cannot open the file"}};
+  YamlReader reader(path);
+  proxy::AdminOptions admin;
+  try {
+    YAML::Node root = YAML::Load(*text);
+    if (root.IsMap() && root["admin"]) read_admin(reader, root["admin"], "admin", admin);
+  } catch (const YAML::Exception& e) {
+    reader.error_at(e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  if (!reader.errors().empty()) return {std::nullopt, reader.errors()};
+  return {admin, {}};
 }
 
 }  // namespace pier::config

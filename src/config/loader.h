@@ -18,4 +18,12 @@ struct LoadResult {
 LoadResult load_file(const std::string& path);
 LoadResult load_text(const std::string& text, const std::string& file_name);
 
+// Only the `admin:` section (what `pier --healthcheck` needs): nothing else is read, so no
+// backend or Redis name is resolved and a stopped backend cannot fail a health check.
+struct AdminLoadResult {
+  std::optional<proxy::AdminOptions> admin;  // set only when there are no errors
+  std::vector<std::string> errors;
+};
+AdminLoadResult load_admin_file(const std::string& path);
+
 }  // namespace pier::config

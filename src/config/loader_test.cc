@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -359,6 +361,31 @@ TEST(LoadFile, MissingFileIsAnError) {
   EXPECT_FALSE(result.options.has_value());
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0], "/nonexistent/pier.yaml: cannot open the file");
+}
+
+TEST(LoadAdminFile, ReadsOnlyTheAdminSection) {
+  // A backend whose name does not resolve (a stopped container) fails the whole config, but not
+  // what the health check reads.
+  std::string path = testing::TempDir() + "pier_admin_only.yaml";
+  std::ofstream(path) << "listeners: [{ address: 127.0.0.1:8080 }]\n"
+                         "upstreams: { app: { backends: [no-such-host.invalid:80] } }\n"
+                         "routes: [{ upstream: app }]\n"
+                         "admin: { address: 0.0.0.0:9911, public_reads: true }\n";
+  EXPECT_FALSE(load_file(path).options.has_value());
+  AdminLoadResult admin = load_admin_file(path);
+  ASSERT_TRUE(admin.admin.has_value()) << admin.errors[0];
+  EXPECT_EQ(admin.admin->endpoint.port(), 9911);
+  EXPECT_TRUE(admin.admin->public_reads);
+
+  std::ofstream(path) << "admin: { address: 0.0.0.0:9911 }\n";
+  AdminLoadResult refused = load_admin_file(path);
+  ASSERT_EQ(refused.errors.size(), 1u);
+  EXPECT_NE(refused.errors[0].find(":1:8: admin: address 0.0.0.0:9911 is not loopback"),
+            std::string::npos)
+      << refused.errors[0];
+  EXPECT_EQ(load_admin_file("/nonexistent/pier.yaml").errors[0],
+            "/nonexistent/pier.yaml: cannot open the file");
+  std::remove(path.c_str());
 }
 
 }  // namespace

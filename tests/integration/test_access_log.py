@@ -134,10 +134,9 @@ class AccessLogTest(PierTestCase):
         self.assertEqual(ids, ['client-id.42', made.header('X-Request-Id'),
                                bad.header('X-Request-Id')])
 
-
-    def test_generated_ids_differ_between_piers_and_restarts(self):
-        # Two Piers of a fleet, or one Pier restarted, must not hand out the same ids: each
-        # worker seeds its generator from the kernel.
+    def test_generated_ids_differ_between_the_piers_of_a_fleet(self):
+        # The Piers of a fleet (or one Pier restarted) must not hand out the same ids: each
+        # worker seeds its generator from the kernel. These three once gave the same sequence.
         b1 = self.start_backend('b1')
         config = make_config({'app': upstream(b1)})
         first = [self.start_pier(config) for _ in range(3)]
