@@ -27,10 +27,7 @@ constexpr std::size_t kMaxHead = 16 * 1024;
 constexpr std::size_t kMaxBody = 4096;
 
 std::string_view header(const http::RequestHead& r, std::string_view name) {
-  for (const http::Header& h : r.headers) {
-    if (iequals(h.name, name)) return h.value;
-  }
-  return {};
+  return http::field_value(r.headers, name);
 }
 
 // Constant time for equal lengths: a token is not guessed byte by byte from response times.

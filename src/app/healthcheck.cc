@@ -1,10 +1,8 @@
 #include "app/healthcheck.h"
 
 #include <array>
-#include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <iostream>
 #include <string>

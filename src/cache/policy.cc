@@ -8,15 +8,9 @@
 namespace pier::cache {
 namespace {
 
+using http::find_field;
 using http::Header;
 using http::HeaderList;
-
-const Header* find(const HeaderList& headers, std::string_view name) {
-  for (const Header& h : headers) {
-    if (iequals(h.name, name)) return &h;
-  }
-  return nullptr;
-}
 
 HeaderList views_of(const std::vector<StoredField>& fields) {
   HeaderList out;
@@ -38,7 +32,7 @@ std::int64_t freshness_lifetime(const Entry& e, const CacheControl& cc, const He
   if (cc.conflicting_freshness) return 0;
   if (cc.s_maxage) return *cc.s_maxage;
   if (cc.max_age) return *cc.max_age;
-  if (const Header* expires = find(fields, "expires")) {
+  if (const Header* expires = find_field(fields, "expires")) {
     auto at = parse_http_date(expires->value);  // invalid (e.g. "0"): already expired
     return at ? std::max<std::int64_t>(0, *at - date) : 0;
   }
@@ -84,16 +78,16 @@ StoreDecision may_store(const http::RequestHead& request, const http::ResponseHe
   CacheControl res = parse_cache_control(response.headers);
   if (req.no_store || res.no_store) return {false, "no-store"};
   if (res.is_private) return {false, "private"};
-  if (find(request.headers, "authorization") &&
+  if (find_field(request.headers, "authorization") &&
       !(res.is_public || res.s_maxage || res.must_revalidate)) {
     return {false, "authorization"};
   }
-  if (!options.store_set_cookie && find(response.headers, "set-cookie")) {
+  if (!options.store_set_cookie && find_field(response.headers, "set-cookie")) {
     return {false, "set-cookie"};
   }
-  if (find(response.headers, "content-range")) return {false, "partial"};
+  if (find_field(response.headers, "content-range")) return {false, "partial"};
   bool explicit_freshness =
-      res.s_maxage || res.max_age || res.is_public || find(response.headers, "expires");
+      res.s_maxage || res.max_age || res.is_public || find_field(response.headers, "expires");
   if (!explicit_freshness && !heuristically_cacheable(status)) return {false, "status"};
   return {true, {}};
 }
@@ -122,14 +116,14 @@ std::unique_ptr<Entry> entry_from_response(const http::RequestHead& request,
 void describe(Entry& e, const PolicyOptions& options) {
   HeaderList fields = views_of(e.headers);
   CacheControl cc = parse_cache_control(fields);
-  const Header* etag = find(fields, "etag");
-  const Header* last_modified = find(fields, "last-modified");
+  const Header* etag = find_field(fields, "etag");
+  const Header* last_modified = find_field(fields, "last-modified");
   e.etag = etag ? std::string(etag->value) : std::string();
   e.last_modified = last_modified ? std::string(last_modified->value) : std::string();
   auto lm = last_modified ? parse_http_date(last_modified->value) : std::nullopt;
   e.last_modified_time = lm ? *lm : -1;
 
-  const Header* date_field = find(fields, "date");
+  const Header* date_field = find_field(fields, "date");
   auto parsed_date = date_field ? parse_http_date(date_field->value) : std::nullopt;
   std::int64_t date = parsed_date ? *parsed_date : e.response_time;
 
@@ -188,8 +182,8 @@ bool may_serve_on_error(const Entry& e, const CacheControl& req, std::int64_t no
 
 bool request_forbids_cached(const http::RequestHead& request, const CacheControl& cc) {
   if (cc.no_cache) return true;
-  if (find(request.headers, "cache-control")) return false;
-  const Header* pragma = find(request.headers, "pragma");
+  if (find_field(request.headers, "cache-control")) return false;
+  const Header* pragma = find_field(request.headers, "pragma");
   if (!pragma) return false;
   CommaList list(pragma->value);
   for (std::string_view token; list.next(token);) {
@@ -248,7 +242,7 @@ void merge_not_modified(Entry& e, const HeaderList& not_modified) {
   for (const Header& h : not_modified) {
     if (replaced(h.name)) e.headers.push_back({std::string(h.name), std::string(h.value)});
   }
-  const Header* age = find(not_modified, "age");
+  const Header* age = find_field(not_modified, "age");
   auto age_value = age ? parse_delta_seconds(age->value) : std::nullopt;
   e.age_value = age_value.value_or(0);
 }
@@ -261,7 +255,7 @@ bool weak_etag_equal(std::string_view a, std::string_view b) {
 
 bool client_not_modified(const Entry& e, const HeaderList& request) {
   if (e.status < 200 || e.status > 299) return false;  // RFC 9110 §13.2.1: only for 2xx
-  if (const Header* inm = find(request, "if-none-match")) {
+  if (const Header* inm = find_field(request, "if-none-match")) {
     if (trim_ows(inm->value) == "*") return true;
     CommaList list(inm->value);
     for (std::string_view tag; list.next(tag);) {
@@ -269,7 +263,7 @@ bool client_not_modified(const Entry& e, const HeaderList& request) {
     }
     return false;
   }
-  if (const Header* ims = find(request, "if-modified-since")) {
+  if (const Header* ims = find_field(request, "if-modified-since")) {
     auto since = parse_http_date(ims->value);
     return since && e.last_modified_time >= 0 && e.last_modified_time <= *since;
   }

@@ -23,6 +23,13 @@ constexpr auto kTokenTable = make_token_table();
 
 }  // namespace
 
+const Header* find_field(const HeaderList& headers, std::string_view name) {
+  for (const Header& h : headers) {
+    if (iequals(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
 bool is_token_char(unsigned char c) {
   return kTokenTable[c];
 }

@@ -14,6 +14,13 @@ struct Header {
 // Reused across requests: clear() keeps capacity, so a steady connection allocates nothing.
 using HeaderList = std::vector<Header>;
 
+// The first field named `name` (case-insensitive), or nullptr; field_value: its value, or "".
+const Header* find_field(const HeaderList& headers, std::string_view name);
+inline std::string_view field_value(const HeaderList& headers, std::string_view name) {
+  const Header* h = find_field(headers, name);
+  return h != nullptr ? h->value : std::string_view();
+}
+
 // Connection-specific fields a proxy must not forward (RFC 9110 §7.6.1), plus the legacy
 // Proxy-Connection and Keep-Alive. Transfer-Encoding is framing: the proxy re-frames it itself.
 bool is_hop_by_hop(std::string_view name);

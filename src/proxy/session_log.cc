@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/strings.h"
+#include "http/headers.h"
 #include "proxy/client_ip.h"
 #include "proxy/session.h"
 
@@ -53,13 +53,6 @@ std::int64_t wall_us() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
-std::string_view field(const http::HeaderList& headers, std::string_view name) {
-  for (const http::Header& h : headers) {
-    if (iequals(h.name, name)) return h.value;
-  }
-  return {};
-}
-
 }  // namespace
 
 void Session::begin_request() {
@@ -68,7 +61,7 @@ void Session::begin_request() {
   trace_.route = runtime_.options.routes.size();  // "no route" until one matches
   trace_.bytes_in = request_scanner_.head_size();
   response_extras_.clear();
-  std::string_view id = field(request_.headers, "x-request-id");
+  std::string_view id = http::field_value(request_.headers, "x-request-id");
   if (!acceptable_request_id(id)) {
     static constexpr char kHex[] = "0123456789abcdef";
     char made[32];
@@ -77,7 +70,6 @@ void Session::begin_request() {
       for (int i = 0; i < 16; ++i, bits >>= 4)
         made[half * 16 + i] = kHex[bits & 15];
     }
-    id = std::string_view(made, sizeof made);
     std::memcpy(trace_.request_id, made, sizeof made);
     trace_.request_id_size = sizeof made;
   } else {
@@ -90,8 +82,8 @@ void Session::begin_request() {
     log_copy_.method.assign(request_.method_token);
     log_copy_.host.assign(request_.host);
     log_copy_.path.assign(request_.target);
-    log_copy_.user_agent.assign(field(request_.headers, "user-agent"));
-    log_copy_.referer.assign(field(request_.headers, "referer"));
+    log_copy_.user_agent.assign(http::field_value(request_.headers, "user-agent"));
+    log_copy_.referer.assign(http::field_value(request_.headers, "referer"));
     log_copy_.client.assign(client_ip(peer_text_, client_conn_.trusted, request_.headers,
                                       runtime_.options.trusted_proxies));
   }

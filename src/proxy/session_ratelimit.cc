@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "base/strings.h"
+#include "http/headers.h"
 #include "proxy/client_ip.h"
 #include "proxy/session.h"
 #include "ratelimit/redis_gcra.h"
@@ -55,12 +56,7 @@ void Session::build_rate_key(const RateLimitOptions& l, const RouteOptions& rout
         append_decimal(rate_key_, static_cast<std::int64_t>(route.index));
         break;
       case RateKeyPart::Kind::Header:
-        for (const http::Header& h : request_.headers) {
-          if (iequals(h.name, part.header)) {
-            rate_key_.append(h.value);
-            break;
-          }
-        }
+        rate_key_.append(http::field_value(request_.headers, part.header));
         break;
     }
   }

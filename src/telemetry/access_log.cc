@@ -30,6 +30,15 @@ void append_ms(std::string& out, std::int64_t us) {
   out.push_back(static_cast<char>('0' + frac % 10));
 }
 
+// A time that was not measured (no new upstream connection, no response head) is JSON null.
+void append_ms_or_null(std::string& out, std::int64_t us) {
+  if (us < 0) {
+    out.append("null");
+  } else {
+    append_ms(out, us);
+  }
+}
+
 // 2026-11-25T23:55:35.123Z
 void append_iso_time(std::string& out, std::int64_t time_us) {
   time_t seconds = static_cast<time_t>(time_us / 1'000'000);
@@ -99,17 +108,9 @@ void format_json(const AccessRecord& r, std::string& out) {
   out.append(",\"upstream\":");
   append_json_string(out, r.upstream);
   out.append(",\"upstream_connect_ms\":");
-  if (r.upstream_connect_us < 0) {
-    out.append("null");
-  } else {
-    append_ms(out, r.upstream_connect_us);
-  }
+  append_ms_or_null(out, r.upstream_connect_us);
   out.append(",\"upstream_header_ms\":");
-  if (r.upstream_header_us < 0) {
-    out.append("null");
-  } else {
-    append_ms(out, r.upstream_header_us);
-  }
+  append_ms_or_null(out, r.upstream_header_us);
   out.append(",\"attempts\":");
   append_decimal(out, r.attempts);
   out.append(",\"cache\":");
