@@ -29,6 +29,7 @@ CHUNK = 64 * 1024  # bodies are read and written in pieces of at most this size
 MAX_REQUEST_LINE = 8 * 1024
 MAX_HEAD = 64 * 1024  # request line + headers (and, separately, trailers)
 MAX_HEADERS = 100
+STALL_SECONDS = 60.0  # close=stall: how long a half-sent body waits before the backend hangs up
 LINGER_SECONDS = 1.0  # how long a closing connection waits for the peer, see linger_close()
 
 PATTERN = b"abcdefghijklmnopqrstuvwxyz\n"
@@ -251,8 +252,8 @@ class Params:
             elif key == "trailer":
                 params.trailer = flag(value)
             elif key == "close":
-                if value not in ("early", "mid"):
-                    raise HttpError(400, "close must be early or mid")
+                if value not in ("early", "mid", "stall"):
+                    raise HttpError(400, "close must be early, mid or stall")
                 params.close = value
             elif key == "bad":
                 params.bad = flag(value)
@@ -703,18 +704,27 @@ class Backend:
             if params.close == "mid":
                 return ABORT  # no body to cut in half: just hang up after the head
             return KEEP if keep_alive else CLOSE
-        limit = length // 2 if params.close == "mid" else length
+        limit = length // 2 if params.close in ("mid", "stall") else length
         sent = 0
         while sent < limit:
             n = min(CHUNK, limit - sent)
             await out.write(pattern_slice(sent, n) if isinstance(body, int)
                             else body[sent:sent + n])
             sent += n
-        if params.close == "mid":
+        if params.close in ("mid", "stall"):
             await out.flush()
+            if params.close == "stall":
+                await self.stall(writer)
             return ABORT
         await out.finish([("X-Trailer", "done")] if params.trailer else ())
         return KEEP if keep_alive and mode != "eof" else CLOSE
+
+    async def stall(self, writer):
+        """Sends nothing more until the client closes (or STALL_SECONDS pass)."""
+        try:
+            await asyncio.wait_for(writer.wait_closed(), STALL_SECONDS)
+        except (asyncio.TimeoutError, ConnectionError):
+            pass
 
     async def echo(self, reader, writer, req, params):
         """Streams the request body back as it arrives, framed like the request."""

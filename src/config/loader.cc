@@ -83,7 +83,7 @@ void read_http(YamlReader& r, const YAML::Node& node, const std::string& path,
   if (!r.is_map(node, path)) return;
   r.only_keys(node, path,
               {"max_request_line", "max_header_bytes", "max_headers", "max_body",
-               "request_head_timeout", "keepalive_timeout", "via"});
+               "request_head_timeout", "keepalive_timeout", "via", "splice"});
   auto size_in = [&](const char* k, std::uint64_t min, std::uint64_t max, auto& out) {
     r.optional(node, path, k, [&](const YAML::Node& n, const std::string& p) {
       std::uint64_t v = 0;
@@ -113,6 +113,8 @@ void read_http(YamlReader& r, const YAML::Node& node, const std::string& path,
       r.error(n, p, "must be a token (letters, digits, -._~ ...) or \"\"");
     }
   });
+  r.optional(node, path, "splice",
+             [&](const YAML::Node& n, const std::string& p) { r.read(n, p, http.splice); });
   if (http.max_request_line > http.max_header_bytes) {
     r.error(node, path, "max_request_line must not exceed max_header_bytes");
   }

@@ -76,6 +76,7 @@ TEST(LoadText, FullConfigFillsEveryOption) {
       "  request_head_timeout: 3s",
       "  keepalive_timeout: 1m",
       "  via: edge-1",
+      "  splice: false",
       "listeners:",
       "  - name: public",
       "    address: 127.0.0.1:8080",
@@ -127,6 +128,7 @@ TEST(LoadText, FullConfigFillsEveryOption) {
   EXPECT_EQ(o.http.request_head_timeout, 3s);
   EXPECT_EQ(o.http.keepalive_timeout, 60s);
   EXPECT_EQ(o.http.via, "edge-1");
+  EXPECT_FALSE(o.http.splice);
 
   ASSERT_EQ(o.listeners.size(), 2u);
   EXPECT_EQ(o.listeners[0].name, "public");

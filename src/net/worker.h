@@ -9,6 +9,7 @@
 
 #include "net/buffer.h"
 #include "net/deadline.h"
+#include "net/splice.h"
 
 namespace pier::net {
 
@@ -25,6 +26,7 @@ class Worker {
   // not 64. Blocks are mmap'd, so a small response touches only the pages it fills.
   BufferPool& body_buffers() { return body_buffers_; }
   static constexpr std::size_t kBodyBufferSize = 64 * 1024;
+  PipePool& pipes() { return pipes_; }  // for bodies relayed with splice(2)
   DeadlineSweeper& deadlines() { return deadlines_; }
 
   void start();  // runs the io_context on a new thread
@@ -40,6 +42,7 @@ class Worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   BufferPool buffers_;
   BufferPool body_buffers_;
+  PipePool pipes_;
   DeadlineSweeper deadlines_;
   std::thread thread_;
 };

@@ -97,6 +97,7 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
       worker.buffers().trim(kBuffersKept);
       worker.body_buffers().trim(kBuffersKept / 4);
       scratch.trim(kBuffersKept);
+      worker.pipes().trim(kPipesKept);
     }
   });
 }

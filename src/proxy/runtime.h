@@ -75,6 +75,7 @@ struct WorkerContext {
   ScratchPool scratch;
   TimePoint last_trim{};
   static constexpr std::size_t kBuffersKept = 32;  // cached blocks kept however quiet it gets
+  static constexpr std::size_t kPipesKept = 2;
   // Blocks unused for a whole period are unmapped: short enough that a burst's buffers are gone
   // within half a second, long enough that a steady load keeps its working set mapped.
   static constexpr std::chrono::milliseconds kTrimPeriod{250};

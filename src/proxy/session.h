@@ -13,6 +13,7 @@
 #include "http/status.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
+#include "net/splice.h"
 #include "proxy/client_connection.h"
 #include "proxy/forward_head.h"
 #include "proxy/request_trace.h"
@@ -72,6 +73,8 @@ class Session {
   asio::awaitable<std::optional<AttemptFailure>> read_response_head(bool& got_bytes);
   asio::awaitable<Next> relay_response(upstream::ConnectionPool& pool);
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
+  std::optional<net::Pipe> pipe_for_splice(std::uint64_t remaining);
+  asio::awaitable<bool> splice_response_body(net::Pipe pipe, std::uint64_t remaining);
   asio::awaitable<Next> tunnel(upstream::ConnectionPool& pool);
   asio::awaitable<Next> send_error(int status, std::string_view detail, http::Close close);
   asio::awaitable<void> linger();

@@ -234,6 +234,12 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       co_return true;
     }
     if (!up_.empty()) continue;  // more of the buffer to process (de-chunking)
+    if (framing == http::Framing::ContentLength) {
+      if (std::optional<net::Pipe> pipe = pipe_for_splice(remaining)) {
+        upstream_clean = true;
+        co_return co_await splice_response_body(std::move(*pipe), remaining);
+      }
+    }
     arm(Phase::Body, options.timeouts.idle);
     auto [ec, n] = co_await conn_->socket.async_read_some(
         asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
@@ -246,6 +252,58 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
     }
     up_.commit(n);
   }
+}
+
+// Splicing pays from about one block on: below that, its extra syscalls cost more than the copy.
+std::optional<net::Pipe> Session::pipe_for_splice(std::uint64_t remaining) {
+  if (!runtime_.options.http.splice || cache_.capture || remaining < net::Worker::kBodyBufferSize) {
+    return std::nullopt;
+  }
+  return ctx_.worker.pipes().acquire();
+}
+
+// The rest of a Content-Length body, upstream -> pipe -> client inside the kernel (net/splice.h).
+// Both sockets are already non-blocking (Asio made them so at their first asynchronous
+// operation), so a splice never blocks the worker; readiness is awaited through Asio.
+asio::awaitable<bool> Session::splice_response_body(net::Pipe pipe, std::uint64_t remaining) {
+  const Duration idle = conn_->backend->cluster().options().timeouts.idle;
+  const int from = conn_->socket.native_handle();
+  const int to = client_.native_handle();
+  std::size_t in_pipe = 0;
+  bool upstream_ready = true;  // try to splice before waiting for readability
+  while (remaining > 0 || in_pipe > 0) {
+    if (remaining > 0 && upstream_ready && in_pipe < pipe.capacity()) {
+      std::size_t room = pipe.capacity() - in_pipe;
+      net::SpliceResult got =
+          net::splice_some(from, pipe.write_end(),
+                           static_cast<std::size_t>(std::min<std::uint64_t>(remaining, room)));
+      if (got.eof || got.error) co_return false;  // the upstream closed or failed mid-body
+      upstream_ready = !got.would_block;          // (or the pipe is full: found out below)
+      in_pipe += got.bytes;
+      remaining -= got.bytes;
+    }
+    if (in_pipe > 0) {
+      net::SpliceResult put = net::splice_some(pipe.read_end(), to, in_pipe);
+      if (put.eof || put.error) co_return false;  // the client is gone
+      in_pipe -= put.bytes;
+      trace_.bytes_out += put.bytes;
+      ctx_.metrics.bytes_spliced.add(put.bytes);
+      if (put.would_block) {
+        arm(Phase::Body, idle);
+        auto [ec] = co_await client_.async_wait(tcp::socket::wait_write, kNoThrow);
+        if (ec || timed_out_) co_return false;
+      }
+      continue;
+    }
+    if (!upstream_ready) {
+      arm(Phase::Body, idle);
+      auto [ec] = co_await conn_->socket.async_wait(tcp::socket::wait_read, kNoThrow);
+      if (ec || timed_out_) co_return false;
+      upstream_ready = true;
+    }
+  }
+  ctx_.worker.pipes().release(std::move(pipe));
+  co_return true;
 }
 
 // After 101 Switching Protocols both connections become one byte pipe until either side closes.
