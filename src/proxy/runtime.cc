@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "base/thread_cache.h"
 #include "proxy/cache_storage.h"
 
 namespace pier::proxy {
@@ -98,6 +99,7 @@ WorkerContext::WorkerContext(net::Worker& w, std::shared_ptr<const Runtime> rt)
       worker.body_buffers().trim(kBuffersKept / 4);
       scratch.trim(kBuffersKept);
       worker.pipes().trim(kPipesKept);
+      flush_thread_cache();  // what the last burst freed goes back to the allocator
     }
   });
 }

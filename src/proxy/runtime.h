@@ -74,7 +74,10 @@ struct WorkerContext {
   balancing::Rng rng;
   ScratchPool scratch;
   TimePoint last_trim{};
-  static constexpr std::size_t kBuffersKept = 32;  // cached blocks kept however quiet it gets
+  // Cached blocks kept however quiet it gets: a steady load keeps its working set anyway (trim()
+  // unmaps only blocks unused for a whole period); spares beyond these only pin pages while
+  // thousands of connections sit idle.
+  static constexpr std::size_t kBuffersKept = 8;
   static constexpr std::size_t kPipesKept = 2;
   // Blocks unused for a whole period are unmapped: short enough that a burst's buffers are gone
   // within half a second, long enough that a steady load keeps its working set mapped.
