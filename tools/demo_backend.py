@@ -622,7 +622,7 @@ class Backend:
             await writer.drain()
             return ABORT
         status, content_type, body = self.route(req, params, received)
-        return await self.send_response(writer, req, params, status, content_type, body)
+        return await self.send_response(writer, req, params, status, content_type, body, reader)
 
     def route(self, req, params, received):
         """(status, content type, body) for the path; body is bytes, or an int meaning that
@@ -690,7 +690,7 @@ class Backend:
         headers.append(("Content-Length", str(length)))
         return "length", keep_alive
 
-    async def send_response(self, writer, req, params, status, content_type, body):
+    async def send_response(self, writer, req, params, status, content_type, body, reader=None):
         length = body if isinstance(body, int) else len(body)
         keep_alive = req.keep_alive and not params.asks_close()
         headers = [("Content-Type", content_type)]
@@ -714,15 +714,15 @@ class Backend:
         if params.close in ("mid", "stall"):
             await out.flush()
             if params.close == "stall":
-                await self.stall(writer)
+                await self.stall(reader)
             return ABORT
         await out.finish([("X-Trailer", "done")] if params.trailer else ())
         return KEEP if keep_alive and mode != "eof" else CLOSE
 
-    async def stall(self, writer):
-        """Sends nothing more until the client closes (or STALL_SECONDS pass)."""
+    async def stall(self, reader):
+        """Sends nothing more until the client closes (EOF) or STALL_SECONDS pass."""
         try:
-            await asyncio.wait_for(writer.wait_closed(), STALL_SECONDS)
+            await asyncio.wait_for(reader.read(), STALL_SECONDS)
         except (asyncio.TimeoutError, ConnectionError):
             pass
 

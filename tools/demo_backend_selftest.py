@@ -246,6 +246,20 @@ def test_close_and_bad(b):
     check(("Content-Length", "1000") in headers, "close=mid length")
     check(c.read_until_eof() == pattern(500), "close=mid half")
     c = b.connect()
+    c.request("/?close=stall&size=1000")
+    status, _, headers, _ = c.read_head()
+    check(("Content-Length", "1000") in headers, "close=stall length")
+    check(c.read_exact(500) == pattern(500), "close=stall half")
+    c.sock.settimeout(0.5)
+    try:
+        more = c.sock.recv(1)
+    except socket.timeout:
+        more = None
+    check(more is None, "close=stall sends nothing more")
+    c.sock.shutdown(socket.SHUT_WR)  # the backend hangs up once the client has
+    c.sock.settimeout(5)
+    check(c.read_until_eof() == b"", "close=stall ends with the client")
+    c = b.connect()
     c.request("/?bad=1")
     check(c.read_until_eof().startswith(b"HTTP/1.1 2x0 Nope\r\n"), "bad=1")
 

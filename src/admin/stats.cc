@@ -179,11 +179,17 @@ std::string render_metrics(const proxy::Server& server) {
   w.family("pier_sent_bytes_total", "counter", "Response bytes sent to clients.");
   w.sample("pier_sent_bytes_total", {},
            sum_workers(server, [](const WorkerContext& c) { return c.metrics.bytes_out.get(); }));
+  w.family("pier_received_bytes_spliced_total", "counter",
+           "Request body bytes moved from clients to backends with splice(2), without a copy "
+           "through Pier (part of pier_received_bytes_total).");
+  w.sample("pier_received_bytes_spliced_total", {}, sum_workers(server, [](const WorkerContext& c) {
+             return c.metrics.bytes_in_spliced.get();
+           }));
   w.family("pier_sent_bytes_spliced_total", "counter",
            "Response body bytes moved from backends to clients with splice(2), without a copy "
            "through Pier (part of pier_sent_bytes_total).");
   w.sample("pier_sent_bytes_spliced_total", {}, sum_workers(server, [](const WorkerContext& c) {
-             return c.metrics.bytes_spliced.get();
+             return c.metrics.bytes_out_spliced.get();
            }));
   w.family("pier_upstream_retries_total", "counter", "Requests retried on another backend.");
   w.sample("pier_upstream_retries_total", {},

@@ -156,7 +156,8 @@ int serve(const std::string& path) {
 
 int main(int argc, char** argv) {
   // A closed pipe (stdout to a collector that went away) must cost a log line, never the
-  // process: write() then fails with EPIPE instead of raising SIGPIPE.
+  // process: write() then fails with EPIPE instead of raising SIGPIPE. The data path relies on it
+  // too: splice(2) into a socket the peer closed has no MSG_NOSIGNAL.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "Pier: an HTTP reverse proxy with load balancing, pooling, retries and health checks"};

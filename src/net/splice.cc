@@ -1,24 +1,24 @@
 #include "net/splice.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <utility>
 
 namespace pier::net {
 
-std::optional<Pipe> Pipe::open(std::size_t capacity) {
+std::optional<Pipe> Pipe::open(std::size_t capacity, std::size_t min_capacity) {
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return std::nullopt;
+  Pipe pipe(fds[0], fds[1], 0);
   int granted = fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(capacity));
   if (granted < 0) granted = fcntl(fds[1], F_GETPIPE_SZ);
-  if (granted <= 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return std::nullopt;
-  }
-  return Pipe(fds[0], fds[1], static_cast<std::size_t>(granted));
+  if (granted < 0 || static_cast<std::size_t>(granted) < min_capacity) return std::nullopt;
+  pipe.capacity_ = static_cast<std::size_t>(granted);
+  return pipe;
 }
 
 Pipe::Pipe(int read_end, int write_end, std::size_t capacity)
@@ -67,10 +67,33 @@ SpliceResult splice_some(int from, int to, std::size_t max_bytes) {
   return result;
 }
 
+bool splice_unsupported(const std::error_code& error) {
+  int e = error.value();
+  return e == EINVAL || e == ENOSYS || e == EOPNOTSUPP || e == EPERM;
+}
+
+bool has_pending_input(int socket) {
+  char byte;
+  ssize_t n;
+  do {
+    n = recv(socket, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return n >= 0;  // a byte, or 0 for a FIN; -1 with EAGAIN: nothing
+}
+
 std::optional<Pipe> PipePool::acquire() {
-  if (free_.empty()) return Pipe::open(kCapacity);
+  if (disabled_) return std::nullopt;
+  if (free_.empty()) {
+    low_water_ = 0;
+    // A failed open (file limit) is not retried for every piece of the body that follows.
+    if (Clock::now() < retry_open_at_) return std::nullopt;
+    std::optional<Pipe> pipe = Pipe::open(kCapacity, kMinCapacity);
+    if (!pipe) retry_open_at_ = Clock::now() + std::chrono::seconds(1);
+    return pipe;
+  }
   Pipe pipe = std::move(free_.back());
   free_.pop_back();
+  if (free_.size() < low_water_) low_water_ = free_.size();
   return pipe;
 }
 
@@ -79,8 +102,10 @@ void PipePool::release(Pipe pipe) {
 }
 
 void PipePool::trim(std::size_t keep) {
-  while (free_.size() > keep)
+  std::size_t surplus = low_water_ > keep ? low_water_ - keep : 0;
+  for (; surplus > 0 && !free_.empty(); --surplus)
     free_.pop_back();
+  low_water_ = free_.size();
 }
 
 }  // namespace pier::net

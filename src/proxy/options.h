@@ -28,8 +28,8 @@ struct HttpOptions {
   Duration request_head_timeout = 10s;       // -> 408
   Duration keepalive_timeout = 60s;
   std::string via = "pier";  // "" = no Via header
-  // Large response bodies that are neither stored nor de-chunked move socket to socket through
-  // a pipe (splice(2)) instead of through user space.
+  // The rest of a large Content-Length body (a request's, or a response's that is not being
+  // stored) moves socket to socket through a pipe (splice(2)) instead of through user space.
   bool splice = true;
 };
 

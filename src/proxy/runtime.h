@@ -78,7 +78,7 @@ struct WorkerContext {
   // unmaps only blocks unused for a whole period); spares beyond these only pin pages while
   // thousands of connections sit idle.
   static constexpr std::size_t kBuffersKept = 8;
-  static constexpr std::size_t kPipesKept = 2;
+  static constexpr std::size_t kPipesKept = 2;  // empty pipes hold no memory, only descriptors
   // Blocks unused for a whole period are unmapped: short enough that a burst's buffers are gone
   // within half a second, long enough that a steady load keeps its working set mapped.
   static constexpr std::chrono::milliseconds kTrimPeriod{250};

@@ -383,6 +383,14 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
       release_upstream(pool, upstream::Reuse::No);
       co_return AttemptResult{true, false, Next::Close, {}};
     }
+    if (sent == BodySend::ClientTimeout) {  // like nginx's client_body_timeout
+      release_upstream(pool, upstream::Reuse::No);
+      co_return AttemptResult{
+          true,
+          false,
+          co_await send_error(408, "request body not received in time", http::Close::Yes),
+          {}};
+    }
     if (sent == BodySend::TooLarge || sent == BodySend::BadBody) {
       release_upstream(pool, upstream::Reuse::No);
       bool large = sent == BodySend::TooLarge;

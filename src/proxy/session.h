@@ -56,7 +56,17 @@ class Session {
     AttemptFailure failure{};
   };
   enum class Wait { Ready, Close, Park };
-  enum class BodySend { Sent, ClientGone, UpstreamFailed, TooLarge, BadBody, Timeout };
+  // ClientTimeout: the client stopped sending its body (-> 408, the backend is not to blame);
+  // Timeout: the upstream stopped taking it, or the total timeout (-> 504).
+  enum class BodySend {
+    Sent,
+    ClientGone,
+    ClientTimeout,
+    UpstreamFailed,
+    TooLarge,
+    BadBody,
+    Timeout
+  };
 
   // Phases (docs/phases.md).
   asio::awaitable<Wait> wait_for_request();
@@ -70,11 +80,30 @@ class Session {
                                                          bool force_new);
   asio::awaitable<BodySend> send_request();
   asio::awaitable<BodySend> stream_request_body();
+  BodySend client_stall_or_gone() const;
   asio::awaitable<std::optional<AttemptFailure>> read_response_head(bool& got_bytes);
   asio::awaitable<Next> relay_response(upstream::ConnectionPool& pool);
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
+  // Large bodies moved with splice(2) (session_relay.cc).
+  // Unsupported: nothing moved, and splice(2) cannot be used here: copy instead.
+  enum class SpliceEnd {
+    Done,
+    SourceFailed,
+    SinkFailed,
+    SourceTimedOut,
+    SinkTimedOut,
+    Unsupported
+  };
   std::optional<net::Pipe> pipe_for_splice(std::uint64_t remaining);
-  asio::awaitable<bool> splice_response_body(net::Pipe pipe, std::uint64_t remaining);
+  asio::awaitable<SpliceEnd> splice_between(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
+                                            net::Pipe pipe, std::uint64_t bytes, Duration idle,
+                                            std::uint64_t& moved);
+  asio::awaitable<bool> wait_for(asio::ip::tcp::socket& socket,
+                                 asio::ip::tcp::socket::wait_type what, Duration idle,
+                                 bool& progressed, std::uint64_t& since_yield);
+  void disable_splice(const std::error_code& error);
+  asio::awaitable<std::optional<BodySend>> splice_request_body(net::Pipe pipe,
+                                                               std::uint64_t remaining);
   asio::awaitable<Next> tunnel(upstream::ConnectionPool& pool);
   asio::awaitable<Next> send_error(int status, std::string_view detail, http::Close close);
   asio::awaitable<void> linger();

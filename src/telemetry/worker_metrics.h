@@ -46,10 +46,11 @@ struct WorkerMetrics {
   std::unique_ptr<RouteMetrics[]> routes;  // index = route index; [routes] = no route matched
   std::vector<std::unique_ptr<BackendMetrics[]>> backends;  // [cluster][backend]
   std::unique_ptr<CacheMetrics[]> caches;
-  Counter connections;    // client connections accepted
-  Counter bytes_in;       // request bytes from clients (heads and bodies)
-  Counter bytes_out;      // response bytes to clients
-  Counter bytes_spliced;  // the part of bytes_out moved with splice(2), never copied by Pier
+  Counter connections;        // client connections accepted
+  Counter bytes_in;           // request bytes from clients (heads and bodies)
+  Counter bytes_out;          // response bytes to clients
+  Counter bytes_in_spliced;   // the part of bytes_in moved with splice(2), never copied by Pier
+  Counter bytes_out_spliced;  // the same for bytes_out
   Counter retries;
   Counter retry_budget_exhausted;
   Counter access_log_dropped;  // lines dropped because the log writer fell behind

@@ -33,6 +33,10 @@ class IdleMemoryTest(PierTestCase):
             self.skipTest('needs %d file descriptors (hard limit %d)' % (want, hard))
         self.b1 = self.start_backend('b1')
         self.start_pier(make_config({'app': upstream(self.b1)}, workers=2))
+        with open('/proc/%d/maps' % self.pier.pid) as maps:
+            if 'libjemalloc' not in maps.read():
+                # glibc's malloc leaves the burst's freed memory scattered (README: ~2.9 KiB each)
+                self.skipTest('pier was built without jemalloc (-DPIER_JEMALLOC=OFF)')
 
     def test_idle_keepalive_connections_hold_no_buffers(self):
         for _ in range(20):
@@ -47,10 +51,15 @@ class IdleMemoryTest(PierTestCase):
             for c in batch:
                 self.assertEqual(c.read_response().body, b'b1\n')
             conns += batch
-        # Parked after 50 ms; spare buffers trimmed every 250 ms; freed pages returned within 1 s.
-        time.sleep(2.0)
-        after = self.pier.rss_kib()
-        per_connection = (after - before) / COUNT
+        # Parked after 50 ms; spare buffers trimmed every 250 ms; freed pages returned within about
+        # 1 s: give it up to 8 s on a loaded machine.
+        deadline = time.monotonic() + 8.0
+        while True:
+            time.sleep(0.5)
+            after = self.pier.rss_kib()
+            per_connection = (after - before) / COUNT
+            if per_connection < KIB_PER_CONNECTION_MAX or time.monotonic() > deadline:
+                break
         self.assertLess(per_connection, KIB_PER_CONNECTION_MAX,
                         'RSS grew from %d to %d KiB for %d idle connections: %.2f KiB each'
                         % (before, after, COUNT, per_connection))

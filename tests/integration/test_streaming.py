@@ -19,11 +19,12 @@ RSS_LIMIT_KIB = (96 if SANITIZED else 64) * 1024
 
 
 class StreamingTest(PierTestCase):
+    SPLICE = True  # Content-Length bodies move with splice(2); StreamingCopyTest copies them
 
     def setUp(self):
         super().setUp()
         self.b1 = self.start_backend('b1')
-        self.start_pier(make_config({'app': upstream(self.b1)}))
+        self.start_pier(make_config({'app': upstream(self.b1)}, http={'splice': self.SPLICE}))
         self.sampler = RssSampler(self.pier.pid)
         self.sampler.start()
         self.addCleanup(self.sampler.stop)
@@ -93,20 +94,15 @@ class StreamingTest(PierTestCase):
         self.assertMemoryBounded()
 
 
-def metric(port, name):
-    """The value of an unlabelled sample in pier's /metrics."""
-    text = http_request(port, 'GET', '/metrics', headers=[('Connection', 'close')]).body.decode()
-    for line in text.splitlines():
-        if line.startswith(name + ' '):
-            return float(line.split()[1])
-    raise AssertionError('%s not in /metrics' % name)
+class StreamingCopyTest(StreamingTest):
+    """The same, with splicing off: Content-Length bodies copied through Pier's buffers."""
+    SPLICE = False
 
 
 class SpliceTest(PierTestCase):
-    """Large Content-Length bodies go backend -> pipe -> client with splice(2); the rest is copied.
-
-    Either way the client must get the same bytes, and a backend that fails or stalls midway must
-    leave the client with a connection it can tell was cut short.
+    """The rest of a large Content-Length body goes socket -> pipe -> socket with splice(2); other
+    bodies are copied. Either way the peer must get the same bytes, exactly the body's (a request
+    pipelined behind it stays unread), and a peer that fails or stalls midway must be told.
     """
 
     def start(self, splice=True, **upstream_options):
@@ -114,10 +110,22 @@ class SpliceTest(PierTestCase):
         self.start_pier(make_config({'app': upstream(self.b1, **upstream_options)},
                                     http={'splice': splice}))
 
-    def spliced(self):
-        return metric(self.pier.admin_port, 'pier_sent_bytes_spliced_total')
+    def metric(self, name):
+        """An unlabelled sample of pier's /metrics."""
+        r = http_request(self.pier.admin_port, 'GET', '/metrics', headers=[('Connection', 'close')])
+        for line in r.body.decode().splitlines():
+            if line.startswith(name + ' '):
+                return float(line.split()[1])
+        raise AssertionError('%s not in /metrics' % name)
+
+    def sent_spliced(self):
+        return self.metric('pier_sent_bytes_spliced_total')
+
+    def received_spliced(self):
+        return self.metric('pier_received_bytes_spliced_total')
 
     def fetch(self, size):
+        """GETs `size` pattern bytes, then a small response on the same connection."""
         checker = PatternChecker()
         with self.connect(timeout=30) as c:
             c.request('GET', '/?size=%d' % size)
@@ -129,19 +137,47 @@ class SpliceTest(PierTestCase):
         self.assertIsNone(checker.mismatch_at, 'body differs from the backend\'s at byte %s'
                           % checker.mismatch_at)
 
+    def upload_head(self, size, target='/sink', extra=b''):
+        return (b'PUT %s HTTP/1.1\r\nHost: pier.test\r\nContent-Length: %d\r\n%s\r\n'
+                % (target.encode(), size, extra))
+
+    def upload(self, size):
+        """PUTs `size` bytes with a GET pipelined right behind the body's last byte."""
+        piece = b'u' * MiB
+        with self.connect(timeout=30) as c:
+            c.send(self.upload_head(size))
+            for _ in range(size // MiB - 1):
+                c.send(piece)
+            c.send(piece + b'GET / HTTP/1.1\r\nHost: pier.test\r\n\r\n')
+            r = c.read_response('PUT')
+            self.assertStatus(r, 200)
+            self.assertEqual(json.loads(r.body)['bytes'], size)
+            self.assertEqual(c.read_response().body, b'b1\n', 'the pipelined request was lost')
+
+    # -- responses
+
     def test_large_body_is_spliced_small_body_is_not(self):
         self.start()
         self.fetch(20000)
-        self.assertEqual(self.spliced(), 0, 'a 20 kB body was spliced')
+        self.assertEqual(self.sent_spliced(), 0, 'a 20 kB body was spliced')
         self.fetch(10 * MiB)
         # All but what came with the head (at most one 64 KiB read) went through the pipe.
-        self.assertGreaterEqual(self.spliced(), 10 * MiB - 64 * 1024)
-        self.assertLessEqual(self.spliced(), 10 * MiB)
+        self.assertGreaterEqual(self.sent_spliced(), 10 * MiB - 64 * 1024)
+        self.assertLessEqual(self.sent_spliced(), 10 * MiB)
 
     def test_splice_off_copies_the_same_bytes(self):
         self.start(splice=False)
         self.fetch(10 * MiB)
-        self.assertEqual(self.spliced(), 0)
+        self.assertEqual(self.sent_spliced(), 0)
+
+    def test_upstream_connection_is_reused_after_a_spliced_body(self):
+        self.start()
+        self.fetch(10 * MiB)
+        before = self.b1.stats()['connections']  # each stats() call counts itself once
+        for _ in range(3):
+            self.fetch(10 * MiB)
+        self.assertEqual(self.b1.stats()['connections'] - before, 1,
+                         'a spliced response left its upstream connection unusable')
 
     def test_client_leaving_mid_body_leaves_pier_serving(self):
         self.start()
@@ -150,12 +186,11 @@ class SpliceTest(PierTestCase):
                 c.request('GET', '/?size=%d' % (50 * MiB))
                 c.read_head()
                 c.read_exact(2 * MiB)
-        # The upstream connections that were cut off are not reused half-read.
-        for _ in range(3):
-            self.assertEqual(self.get('/').body, b'b1\n')
-        self.assertGreater(self.spliced(), 0, 'the body was not spliced')
+        self.assertGreater(self.sent_spliced(), 0, 'the body was not spliced')
+        self.fetch(10 * MiB)  # no pipe with leftover bytes went back to the pool
 
     def assertCutShort(self, query, size, timeout):
+        """The response's head arrives, then the connection closes before the whole body."""
         with self.connect(timeout=timeout) as c:
             c.request('GET', '/?size=%d&%s' % (size, query))
             t0 = time.monotonic()
@@ -173,8 +208,8 @@ class SpliceTest(PierTestCase):
     def check_closing_mid_body(self, splice):
         self.start(splice=splice, retry={'attempts': 1})
         self.assertCutShort('close=mid', 4 * MiB, timeout=10)
-        self.assertEqual(self.get('/').body, b'b1\n')
-        return self.spliced()
+        self.fetch(10 * MiB)
+        return self.sent_spliced()
 
     def test_backend_closing_mid_body_cuts_the_client_off(self):
         self.assertGreater(self.check_closing_mid_body(splice=True), 0, 'the body was not spliced')
@@ -187,14 +222,76 @@ class SpliceTest(PierTestCase):
         elapsed = self.assertCutShort('close=stall', 4 * MiB, timeout=20)
         self.assertGreater(elapsed, 0.4, 'cut off before the idle timeout')
         self.assertLess(elapsed, 10, 'the idle timeout did not end the stalled body')
-        self.assertEqual(self.get('/').body, b'b1\n')
-        return self.spliced()
+        self.fetch(10 * MiB)
+        return self.sent_spliced()
 
     def test_backend_stalling_mid_body_is_cut_off_after_the_idle_timeout(self):
-        self.assertGreater(self.check_stalling_mid_body(splice=True), 0, 'the body was not spliced')
+        spliced = self.check_stalling_mid_body(splice=True)
+        self.assertGreater(spliced, 10 * MiB, 'the bodies were not spliced')
 
     def test_backend_stalling_mid_body_is_cut_off_without_splice(self):
         self.assertEqual(self.check_stalling_mid_body(splice=False), 0)
+
+    # -- request bodies
+
+    def test_large_upload_is_spliced_to_its_last_byte(self):
+        self.start()
+        self.upload(10 * MiB)
+        # All but what came with the head (at most one 16 KiB read) went through the pipe.
+        spliced = self.received_spliced()
+        self.assertGreaterEqual(spliced, 10 * MiB - 16 * 1024)
+        self.assertLessEqual(spliced, 10 * MiB)
+
+    def test_upload_without_splice_is_copied(self):
+        self.start(splice=False)
+        self.upload(10 * MiB)
+        self.assertEqual(self.received_spliced(), 0)
+
+    def test_upload_after_100_continue_is_spliced(self):
+        self.start()
+        size = 8 * MiB
+        with self.connect(timeout=30) as c:
+            c.send(self.upload_head(size, extra=b'Expect: 100-continue\r\n'))
+            interim = c.read_head()
+            self.assertEqual(interim.status, 100)
+            for _ in range(size // MiB):
+                c.send(b'e' * MiB)
+            r = c.read_response('PUT')
+        self.assertStatus(r, 200)
+        self.assertEqual(json.loads(r.body)['bytes'], size)
+        self.assertGreater(self.received_spliced(), size - 16 * 1024)
+
+    def test_client_leaving_mid_upload_leaves_pier_serving(self):
+        self.start()
+        for _ in range(3):
+            with self.connect(timeout=10) as c:
+                c.send(self.upload_head(50 * MiB))
+                c.send(b'u' * (2 * MiB))
+        for _ in range(3):
+            self.assertEqual(self.get('/').body, b'b1\n')
+        self.assertGreater(self.received_spliced(), 0)
+        self.upload(10 * MiB)
+
+    def check_client_stalling_mid_upload(self, splice):
+        self.start(splice=splice, timeouts={'idle': '500ms'})
+        with self.connect(timeout=20) as c:
+            c.send(self.upload_head(4 * MiB))
+            c.send(b's' * MiB)
+            t0 = time.monotonic()
+            r = c.read_response('PUT')
+            elapsed = time.monotonic() - t0
+            self.assertStatus(r, 408)
+            self.assertClosedCleanly(c)
+        self.assertGreater(elapsed, 0.4, 'answered before the idle timeout')
+        self.assertLess(elapsed, 10)
+        self.upload(10 * MiB)
+        return self.received_spliced()
+
+    def test_client_stalling_mid_upload_gets_408(self):
+        self.assertGreater(self.check_client_stalling_mid_upload(splice=True), 0)
+
+    def test_client_stalling_mid_upload_gets_408_without_splice(self):
+        self.assertEqual(self.check_client_stalling_mid_upload(splice=False), 0)
 
 if __name__ == '__main__':
     unittest.main()

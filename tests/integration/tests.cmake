@@ -6,6 +6,8 @@
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 set(PIER_IT_DIR ${PROJECT_SOURCE_DIR}/tests/integration)
 
+# The demo backend's own contract (docs/demo-backend.md), which the tests above rely on.
+add_test(NAME integration.demo_backend    COMMAND ${Python3_EXECUTABLE} -B ${PROJECT_SOURCE_DIR}/tools/demo_backend_selftest.py WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.harness         COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_harness.py          WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.config          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_config.py           WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.proxying        COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_proxying.py         WORKING_DIRECTORY ${PIER_IT_DIR})
@@ -26,11 +28,11 @@ add_test(NAME integration.dashboard       COMMAND ${Python3_EXECUTABLE} -B -m un
 add_test(NAME integration.lifecycle       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_lifecycle.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 
 set(PIER_IT_TESTS
-  integration.harness integration.config integration.proxying integration.http_rules
-  integration.bad_input integration.balancing integration.pooling integration.retries_timeouts
-  integration.health integration.streaming integration.memory integration.lifecycle integration.cache
-  integration.cache_redis integration.ratelimit integration.admin integration.access_log
-  integration.dashboard)
+  integration.demo_backend integration.harness integration.config integration.proxying
+  integration.http_rules integration.bad_input integration.balancing integration.pooling
+  integration.retries_timeouts integration.health integration.streaming integration.memory
+  integration.lifecycle integration.cache integration.cache_redis integration.ratelimit
+  integration.admin integration.access_log integration.dashboard)
 set_tests_properties(${PIER_IT_TESTS} PROPERTIES
   ENVIRONMENT "PIER_BIN=$<TARGET_FILE:pier>;PIER_DEMO_BACKEND=${PROJECT_SOURCE_DIR}/tools/demo_backend.py"
   TIMEOUT 300
