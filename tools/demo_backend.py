@@ -219,7 +219,7 @@ class Params:
     """The query parameters that apply to every path (docs/demo-backend.md)."""
 
     __slots__ = ("delay_ms", "status", "size", "chunked", "trailer", "close", "bad", "headers",
-                 "raw", "etag", "echo_header", "counter")
+                 "raw", "etag", "echo_header", "counter", "after")
 
     def __init__(self):
         self.delay_ms = 0
@@ -234,6 +234,7 @@ class Params:
         self.etag = None
         self.echo_header = None
         self.counter = False
+        self.after = None
 
     @classmethod
     def parse(cls, query):
@@ -257,6 +258,8 @@ class Params:
                 params.close = value
             elif key == "bad":
                 params.bad = flag(value)
+            elif key == "after":
+                params.after = value.encode("latin-1")
             elif key == "header":
                 params.headers.append(cls._header(value))
             elif key == "etag":
@@ -717,6 +720,9 @@ class Backend:
                 await self.stall(reader)
             return ABORT
         await out.finish([("X-Trailer", "done")] if params.trailer else ())
+        if params.after is not None:  # bytes beyond the response: the connection is out of step
+            writer.write(params.after)
+            await writer.drain()
         return KEEP if keep_alive and mode != "eof" else CLOSE
 
     async def stall(self, reader):

@@ -260,6 +260,10 @@ def test_close_and_bad(b):
     c.sock.settimeout(5)
     check(c.read_until_eof() == b"", "close=stall ends with the client")
     c = b.connect()
+    c.request("/?size=10&after=x%0D%0Ay")
+    status, _, headers, _ = c.read_head()
+    check(c.read_exact(10) == pattern(10) and c.read_exact(4) == b"x\r\ny", "after=")
+    c = b.connect()
     c.request("/?bad=1")
     check(c.read_until_eof().startswith(b"HTTP/1.1 2x0 Nope\r\n"), "bad=1")
 

@@ -9,6 +9,7 @@ build starts at about 60 MiB (shadow memory and the allocator's quarantine), so 
 import json
 import time
 import unittest
+import urllib.parse
 
 from harness import (SANITIZED, IncompleteResponse, PatternChecker, PierTestCase, RssSampler,
                      http_request, make_config, upstream)
@@ -178,6 +179,23 @@ class SpliceTest(PierTestCase):
             self.fetch(10 * MiB)
         self.assertEqual(self.b1.stats()['connections'] - before, 1,
                          'a spliced response left its upstream connection unusable')
+
+    def check_bytes_after_the_body(self, splice, size):
+        """A backend that sends a whole extra response after the body: its connection must not be
+        reused, or the next request would get that response."""
+        self.start(splice=splice)
+        evil = urllib.parse.quote('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil\n')
+        with self.connect(timeout=30) as c:
+            r = c.get('/?size=%d&after=%s' % (size, evil), sink=PatternChecker())
+            self.assertStatus(r, 200)
+            self.assertEqual(c.get('/').body, b'b1\n', 'the next request got the extra bytes')
+
+    def test_bytes_after_a_spliced_body_keep_the_connection_from_reuse(self):
+        self.check_bytes_after_the_body(splice=True, size=4 * MiB)
+        self.assertGreater(self.sent_spliced(), 0)
+
+    def test_bytes_after_a_copied_body_keep_the_connection_from_reuse(self):
+        self.check_bytes_after_the_body(splice=False, size=4 * MiB)
 
     def test_client_leaving_mid_body_leaves_pier_serving(self):
         self.start()
