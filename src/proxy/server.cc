@@ -71,6 +71,9 @@ void Server::open_listeners(std::size_t worker_index) {
     try {
       a.open(listener.endpoint.protocol());
       a.set_option(tcp::acceptor::reuse_address(true));
+      // Accepted connections inherit TCP_NODELAY from the listener (Linux clones the listening
+      // socket's options): one setsockopt here instead of one per connection.
+      a.set_option(tcp::no_delay(true));
       int one = 1;
       if (setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
         throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");

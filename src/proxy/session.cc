@@ -92,8 +92,6 @@ void Session::arm(Phase phase, Duration timeout) {
 }
 
 asio::awaitable<Session::Ending> Session::run() {
-  std::error_code ignored;
-  if (!client_conn_.served_any) client_.set_option(tcp::no_delay(true), ignored);
   Ending ending = Ending::Close;
   for (;;) {
     Wait wait = co_await wait_for_request();
@@ -108,6 +106,7 @@ asio::awaitable<Session::Ending> Session::run() {
   }
   disarm();
   if (ending == Ending::Close) {
+    std::error_code ignored;
     client_.shutdown(tcp::socket::shutdown_send, ignored);
     if (linger_) co_await linger();
     client_.close(ignored);
