@@ -2,8 +2,9 @@
 // objects of one size class together, so the small state of thousands of idle keep-alive
 // connections does not pin pages between the freed frames and buffers of the requests they
 // served, which glibc's malloc does (2,000 idle connections opened in bursts of 100 by
-// bench/idle_conns.py: 2.9 KiB of RSS each with glibc, 1.0-1.3 KiB with jemalloc; cache-hit
-// throughput unchanged).
+// bench/idle_conns.py: 2.9 KiB of RSS each with glibc, 1.0-1.3 KiB with jemalloc, 0.7-0.9 KiB once
+// the workers also flush their thread caches (base/thread_cache.h); cache-hit throughput
+// unchanged).
 #ifdef PIER_JEMALLOC
 
 // Read by jemalloc at its first allocation; MALLOC_CONF in the environment still overrides it.
