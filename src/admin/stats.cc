@@ -224,6 +224,8 @@ std::string render_metrics(const proxy::Server& server) {
       {"pier_upstream_in_flight", "gauge", "Requests in flight to a backend."},
       {"pier_upstream_healthy", "gauge", "1 when the backend is usable (healthy, not ejected)."},
       {"pier_upstream_ejections_total", "counter", "Passive ejections of a backend."},
+      {"pier_upstream_pool_unclean_total", "counter",
+       "Idle pooled connections dropped: closed by the backend or with unrequested bytes."},
   };
   for (std::size_t f = 0; f < std::size(backend_families); ++f) {
     w.family(backend_families[f].name, backend_families[f].type, backend_families[f].help);
@@ -282,6 +284,10 @@ std::string render_metrics(const proxy::Server& server) {
             break;
           case 10:
             v = backend.times_ejected();
+            break;
+          case 11:
+            v = per_worker(
+                [&](const WorkerContext& x) { return x.clusters[c]->pools[b]->unclean(); });
             break;
         }
         w.sample(backend_families[f].name,

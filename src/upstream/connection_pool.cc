@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "net/splice.h"
+
 namespace pier::upstream {
 
 ConnectionPool::ConnectionPool(asio::io_context& io, Backend& backend, const PoolOptions& options)
@@ -16,19 +18,31 @@ ConnectionPool::~ConnectionPool() {
 
 UpstreamConnectionPtr ConnectionPool::take_idle(TimePoint now) {
   prune(now);
-  if (idle_.empty()) return nullptr;
-  UpstreamConnectionPtr conn = std::move(idle_.back());
-  idle_.pop_back();
-  conn->idle_epoch = 0;
-  if (conn->watched) {
-    std::error_code ignored;
-    conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
-    conn->watched = false;
+  while (!idle_.empty()) {
+    UpstreamConnectionPtr conn = std::move(idle_.back());
+    idle_.pop_back();
+    conn->idle_epoch = 0;
+    if (conn->watched) {
+      std::error_code ignored;
+      conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
+      conn->watched = false;
+    }
+    // Bytes or a FIN already waiting: the backend closed, or sent what nobody asked for (the
+    // next request would take it for its response). One recv(MSG_PEEK) per reuse closes the
+    // window before the idle watch is armed, and the one between the watch's wake-up and its
+    // handler.
+    if (net::has_pending_input(conn->socket.native_handle())) {
+      close(std::move(conn));
+      unclean_.add();
+      continue;
+    }
+    conn->reused = true;
+    reused_.add();
+    count_idle();
+    return conn;
   }
-  conn->reused = true;
-  reused_.add();
   count_idle();
-  return conn;
+  return nullptr;
 }
 
 UpstreamConnectionPtr ConnectionPool::reserve_new() {
@@ -58,11 +72,13 @@ void ConnectionPool::watch(UpstreamConnection& conn) {
   conn.watched = true;
   UpstreamConnection* raw = &conn;
   std::uint64_t epoch = conn.idle_epoch;
-  conn.socket.async_read_some(asio::buffer(&conn.idle_byte, 1),
-                              [this, raw, epoch](const std::error_code& ec, std::size_t) {
-                                if (ec == asio::error::operation_aborted) return;
-                                on_idle_event(raw, epoch);
-                              });
+  // A wait, not a read: the bytes stay in the socket, where take_idle's check still sees them
+  // should the wake-up and a take race.
+  conn.socket.async_wait(asio::ip::tcp::socket::wait_read,
+                         [this, raw, epoch](const std::error_code& ec) {
+                           if (ec == asio::error::operation_aborted) return;
+                           on_idle_event(raw, epoch);
+                         });
 }
 
 // Readable while idle means the backend closed the connection or sent bytes nobody asked for:
@@ -75,6 +91,7 @@ void ConnectionPool::on_idle_event(UpstreamConnection* conn, std::uint64_t epoch
   UpstreamConnectionPtr dead = std::move(*it);
   idle_.erase(it);
   close(std::move(dead));
+  unclean_.add();
   count_idle();
   wake_one();
 }

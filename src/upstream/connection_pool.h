@@ -1,11 +1,11 @@
 // Idle keep-alive connections to one backend, owned by one worker (no locks).
 //
-// A connection idle for more than a deadline tick gets a one-byte read pending: if the backend
-// closes it (or sends stray bytes), the read completes and the connection is dropped before any
-// request can take it. Watching only the connections that stay idle keeps the busy path free of
-// syscalls: arming the read right away would cost a recv (EAGAIN) per request, async_wait an
-// epoll_ctl. A connection reused within the tick that turns out closed is covered by the
-// session's transparent retry on a fresh connection.
+// Nothing unread may be on a connection that carries the next request: bytes a backend sent after
+// its response would be taken for the next response (response queue poisoning). So take_idle
+// peeks at the socket once (recv(MSG_PEEK), EAGAIN when clean) and drops a connection with bytes
+// or a FIN waiting. A connection idle for more than a deadline tick also gets a readability wait,
+// so that one the backend closes while it sits unused is dropped at once (its descriptor freed).
+// A backend that closes just as a request is written is covered by the session's retry rules.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -36,8 +36,7 @@ struct UpstreamConnection {
   Backend* backend;
   bool reused = false;           // taken from the idle pool rather than freshly connected
   std::uint64_t idle_epoch = 0;  // tells a stale idle-watch completion from a current one
-  char idle_byte = 0;            // where the idle watch's read lands (any byte means: drop it)
-  bool watched = false;          // the idle watch's read is pending
+  bool watched = false;          // the idle watch's readability wait is pending
   TimePoint idle_since{};
 };
 using UpstreamConnectionPtr = std::unique_ptr<UpstreamConnection>;
@@ -54,7 +53,7 @@ class ConnectionPool {
   Backend& backend() { return *backend_; }
   const PoolOptions& options() const { return *options_; }
 
-  // The most recently used live idle connection, or null.
+  // The most recently used live idle connection with nothing unread on it, or null.
   UpstreamConnectionPtr take_idle(TimePoint now);
   // A new, unconnected socket if max_connections allows one more, else null.
   UpstreamConnectionPtr reserve_new();
@@ -73,6 +72,8 @@ class ConnectionPool {
   // For metrics, read from the admin thread (written by this pool's worker only).
   std::uint64_t created() const { return created_.get(); }
   std::uint64_t reused() const { return reused_.get(); }
+  // Idle connections dropped because the backend closed them or sent unrequested bytes.
+  std::uint64_t unclean() const { return unclean_.get(); }
   std::uint32_t idle_gauge() const { return idle_gauge_.load(std::memory_order_relaxed); }
 
  private:
@@ -89,6 +90,7 @@ class ConnectionPool {
   std::uint64_t next_epoch_ = 1;
   telemetry::Counter created_;
   telemetry::Counter reused_;
+  telemetry::Counter unclean_;
   std::atomic<std::uint32_t> idle_gauge_{0};
   void count_idle() {
     idle_gauge_.store(static_cast<std::uint32_t>(idle_.size()), std::memory_order_relaxed);
