@@ -10,6 +10,7 @@ namespace {
 
 struct Decoded {
   std::string data;
+  std::string trailers;  // "name=value;" for each trailer field
   std::size_t consumed = 0;
   bool done = false;
   bool failed = false;
@@ -20,8 +21,9 @@ struct Decoded {
 };
 
 std::ostream& operator<<(std::ostream& os, const Decoded& d) {
-  return os << "{data " << testing::PrintToString(d.data) << ", consumed " << d.consumed
-            << ", done " << d.done << ", failed " << d.failed << " (" << d.error << ")"
+  return os << "{data " << testing::PrintToString(d.data) << ", trailers " << d.trailers
+            << ", consumed " << d.consumed << ", done " << d.done << ", failed " << d.failed << " ("
+            << d.error << ")"
             << ", data_bytes " << d.data_bytes << "}";
 }
 
@@ -30,10 +32,12 @@ std::ostream& operator<<(std::ostream& os, const Decoded& d) {
 Decoded decode_parts(const std::vector<std::string_view>& parts) {
   ChunkedDecoder decoder;
   Decoded out;
+  std::string carried;  // an incomplete trailer line, fed again with the next part
   for (std::string_view part : parts) {
+    std::string input = carried + std::string(part);
     std::size_t used = 0;
-    while (used < part.size() && !decoder.done() && !decoder.failed()) {
-      std::string_view rest = part.substr(used);
+    while (used < input.size() && !decoder.done() && !decoder.failed()) {
+      std::string_view rest = std::string_view(input).substr(used);
       ChunkedDecoder::Step step = decoder.next(rest);
       EXPECT_LE(step.consumed, rest.size());
       if (!step.data.empty()) {
@@ -41,13 +45,17 @@ Decoded decode_parts(const std::vector<std::string_view>& parts) {
         EXPECT_LE(step.data.data() + step.data.size(), rest.data() + step.consumed);
       }
       out.data.append(step.data);
+      if (!step.trailer.name.empty()) {
+        out.trailers.append(step.trailer.name).append("=").append(step.trailer.value).append(";");
+      }
       used += step.consumed;
-      if (step.consumed == 0 && !decoder.done() && !decoder.failed()) {
-        ADD_FAILURE() << "no progress on " << testing::PrintToString(std::string(rest));
+      if (decoder.need_more(step)) {
+        EXPECT_TRUE(decoder.in_trailers()) << "no progress on " << testing::PrintToString(input);
         break;
       }
     }
     out.consumed += used;
+    carried = input.substr(used);
     if (decoder.done() || decoder.failed()) break;
   }
   out.done = decoder.done();
@@ -166,9 +174,30 @@ TEST(ChunkedDecoder, ExtensionsAreSkipped) {
   EXPECT_EQ(d.data, "abc");
 }
 
-TEST(ChunkedDecoder, WhitespaceBeforeTheExtensionIsTolerated) {
+TEST(ChunkedDecoder, WhitespaceAroundExtensionSeparatorsIsTolerated) {
   EXPECT_TRUE(decode("3 ;a=b\r\nabc\r\n0\t;x\r\n\r\n").done);
-  EXPECT_TRUE(decode("3 \r\nabc\r\n0\r\n\r\n").done);
+  EXPECT_TRUE(decode("3; a = b ;c\t=\t\"q\" ; d\r\nabc\r\n0\r\n\r\n").done);
+}
+
+TEST(ChunkedDecoder, ChunkLinesOutsideTheGrammarFail) {
+  // Regression: these were accepted and forwarded as received; a backend may read them otherwise.
+  expect_fails("5 \r\nhello\r\n0\r\n\r\n");    // whitespace with no extension after it
+  expect_fails("5;\r\nhello\r\n0\r\n\r\n");    // an empty extension name
+  expect_fails("5;a \r\nhello\r\n0\r\n\r\n");  // whitespace before the CRLF
+  expect_fails("5;a=\r\nhello\r\n0\r\n\r\n");  // an empty value
+  expect_fails("5;a=b c\r\nhello\r\n0\r\n\r\n");
+  expect_fails("5;a=\"b\r\nhello\r\n0\r\n\r\n");  // an unterminated quoted string
+  expect_fails("5;a=\"b\"c\r\nhello\r\n0\r\n\r\n");
+  expect_fails("5;a=b=c\r\nhello\r\n0\r\n\r\n");
+  expect_fails("5;;a\r\nhello\r\n0\r\n\r\n");
+  expect_fails("5;a@b\r\nhello\r\n0\r\n\r\n");
+  expect_fails("0;\r\n\r\n");
+}
+
+TEST(ChunkedDecoder, QuotedExtensionValuesMayHoldEscapesAndSeparators) {
+  Decoded d = decode("3;a=\"x\\\"; y=z\"\r\nabc\r\n0\r\n\r\n");
+  EXPECT_TRUE(d.done) << d;
+  EXPECT_EQ(d.data, "abc");
 }
 
 TEST(ChunkedDecoder, WhitespaceAfterTheSizeThenAnythingButSemicolonFails) {
@@ -188,12 +217,40 @@ TEST(ChunkedDecoder, OverlongExtensionFails) {
   EXPECT_TRUE(decode("3;" + std::string(4000, 'x') + "\r\nabc\r\n0\r\n\r\n").done);
 }
 
-TEST(ChunkedDecoder, TrailersAreConsumed) {
-  std::string_view body = "0\r\nX-Sum: abc\r\nEmpty:\r\nTab:\ta\tb\r\n\r\n";
+TEST(ChunkedDecoder, TrailersAreReturnedAsParsedFields) {
+  std::string_view body = "0\r\nX-Sum: abc\r\nEmpty:\r\nTab:\ta\tb \r\n\r\n";
   Decoded d = decode(body);
   EXPECT_TRUE(d.done) << d;
   EXPECT_EQ(d.consumed, body.size());
   EXPECT_EQ(d.data_bytes, 0u);
+  EXPECT_EQ(d.trailers, "X-Sum=abc;Empty=;Tab=a\tb;");
+}
+
+TEST(ChunkedDecoder, AnIncompleteTrailerLineIsNotConsumed) {
+  ChunkedDecoder decoder;
+  ChunkedDecoder::Step step = decoder.next("0\r\nX-Sum: ab");
+  EXPECT_EQ(step.consumed, 3u);
+  step = decoder.next("X-Sum: ab");
+  EXPECT_TRUE(decoder.need_more(step));
+  EXPECT_EQ(step.consumed, 0u);
+  step = decoder.next("X-Sum: abc\r\n\r\n");
+  EXPECT_EQ(step.consumed, 12u);
+  EXPECT_EQ(step.trailer.name, "X-Sum");
+  EXPECT_EQ(step.trailer.value, "abc");
+  step = decoder.next("\r\n");
+  EXPECT_TRUE(decoder.done());
+}
+
+TEST(ChunkedDecoder, TrailerSplitsGiveTheSameFields) {
+  std::string_view body = "2\r\nab\r\n0\r\nA: 1\r\nBb: two\r\n\r\n";
+  Decoded whole = decode(body);
+  ASSERT_TRUE(whole.done);
+  for (std::size_t i = 0; i <= body.size(); ++i) {
+    for (std::size_t j = i; j <= body.size(); ++j) {
+      ASSERT_EQ(decode_parts({body.substr(0, i), body.substr(i, j - i), body.substr(j)}), whole)
+          << "split at " << i << " and " << j;
+    }
+  }
 }
 
 TEST(ChunkedDecoder, MalformedTrailersFail) {

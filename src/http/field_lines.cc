@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "base/units.h"
+#include "http/headers.h"
 
 namespace pier::http::detail {
 namespace {
@@ -82,7 +83,19 @@ bool parse_version(std::string_view text, int& minor) {
   return false;
 }
 
-void read_connection(MessageCommon& out) {
+namespace {
+
+// A field named in Connection is removed before forwarding (hop-by-hop), so Connection must not
+// name one that frames or routes the message: the proxy would frame by a field the next hop never
+// sees (RFC 9110 §7.6.1: such a field must not be listed).
+bool frames_or_routes(std::string_view token) {
+  return iequals(token, "content-length") || iequals(token, "transfer-encoding") ||
+         iequals(token, "host");
+}
+
+}  // namespace
+
+ParseError read_connection(MessageCommon& out) {
   bool close = false;
   bool keep_alive = false;
   for (const Header& h : out.headers) {
@@ -90,12 +103,15 @@ void read_connection(MessageCommon& out) {
     CommaList list(h.value);
     std::string_view token;
     while (list.next(token)) {
+      if (!is_token(token)) return {400, "invalid Connection option"};
+      if (frames_or_routes(token)) return {400, "Connection names a framing or routing field"};
       if (iequals(token, "close")) close = true;
       if (iequals(token, "keep-alive")) keep_alive = true;
       out.connection_tokens.push_back(token);
     }
   }
   out.keep_alive = !close && (out.version_minor >= 1 || keep_alive);
+  return {};
 }
 
 }  // namespace pier::http::detail

@@ -23,6 +23,6 @@ ParseError collect_content_length(const HeaderList& headers, bool& present, std:
 bool parse_version(std::string_view text, int& minor);
 
 // Fills connection_tokens and keep_alive from the Connection fields and the version.
-void read_connection(MessageCommon& out);
+ParseError read_connection(MessageCommon& out);
 
 }  // namespace pier::http::detail

@@ -20,6 +20,7 @@ ScanStatus HeadScanner::scan(std::string_view data) {
     if (lf == line_start_ || base[lf - 1] != '\r') return ScanStatus::BadLineEnding;
     if (!first_line_done_) {
       first_line_done_ = true;
+      first_line_size_ = lf - 1;
     } else if (lf - line_start_ == 1) {  // the blank line; within max_head, as over_limit said
       head_size_ = scanned_;
       return ScanStatus::Complete;

@@ -24,7 +24,12 @@ class HeadScanner {
   // `data` always starts at the first byte of the head and grows between calls.
   ScanStatus scan(std::string_view data);
   std::size_t head_size() const { return head_size_; }
-  void reset() { scanned_ = line_start_ = head_size_ = 0, first_line_done_ = false; }
+  // The first line's length without its CRLF, once its LF has been seen (0 before).
+  std::size_t first_line_size() const { return first_line_size_; }
+  void reset() {
+    scanned_ = line_start_ = head_size_ = first_line_size_ = 0;
+    first_line_done_ = false;
+  }
 
  private:
   // What `size` bytes without a complete head amount to: Incomplete, LineTooLong or HeadTooLarge.
@@ -35,6 +40,7 @@ class HeadScanner {
   std::size_t scanned_ = 0;     // bytes already searched for '\n'
   std::size_t line_start_ = 0;  // start of the current, unfinished line
   std::size_t head_size_ = 0;
+  std::size_t first_line_size_ = 0;
   bool first_line_done_ = false;
 };
 

@@ -141,10 +141,15 @@ ParseError parse_request_head(std::string_view head, const RequestLimits& limits
   if (!detail::split_head(head, line, fields)) return {400, "incomplete head"};
   if (auto e = parse_request_line(line, out)) return e;
   if (auto e = parse_field_lines(fields, limits.max_headers, out)) return e;
-  read_connection(out);
+  if (auto e = read_connection(out)) return e;
   if (auto e = read_host(out)) return e;
   if (auto e = read_framing(out)) return e;
   return read_expect_and_upgrade(out);
+}
+
+ParseError check_request_line(std::string_view line) {
+  RequestHead scratch;  // empty vectors: nothing is allocated
+  return parse_request_line(line, scratch);
 }
 
 bool is_idempotent(Method m) {

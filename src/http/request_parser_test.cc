@@ -374,5 +374,33 @@ TEST_F(RequestParserTest, TooManyHeadersIs431) {
       431);
 }
 
+TEST_F(RequestParserTest, ConnectionNamingAFramingOrRoutingFieldIs400) {
+  // Regression: "Connection: Content-Length" made Pier drop the Content-Length it framed the body
+  // by, and the backend read the body as a second request.
+  for (std::string token : {"Content-Length", "transfer-encoding", "HOST", "keep-alive, Host"}) {
+    ParseError e = parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: " + token +
+                         "\r\n\r\n");
+    EXPECT_EQ(e.status, 400) << token;
+  }
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: a b\r\n\r\n").status, 400);
+  EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: close, X-Foo\r\n\r\n").status, 0);
+}
+
+TEST(CheckRequestLine, TheHttp09FormIsRefusedBeforeAnyHeaderArrives) {
+  EXPECT_EQ(check_request_line("GET /path").status, 400);
+  EXPECT_EQ(check_request_line("GET").status, 400);
+  EXPECT_EQ(check_request_line("GET /path HTTP/2.0").status, 505);
+  EXPECT_EQ(check_request_line("GET /path HTTP/1.1").status, 0);
+  EXPECT_EQ(check_request_line("GET /path HTTP/1.0").status, 0);
+}
+
+TEST(HeadScannerFirstLine, TheFirstLineIsKnownOnceItsLfArrives) {
+  HeadScanner scanner(100, 1000);
+  EXPECT_EQ(scanner.scan("GET /path"), ScanStatus::Incomplete);
+  EXPECT_EQ(scanner.first_line_size(), 0u);
+  EXPECT_EQ(scanner.scan("GET /path\r\n"), ScanStatus::Incomplete);
+  EXPECT_EQ(scanner.first_line_size(), 9u);
+}
+
 }  // namespace
 }  // namespace pier::http

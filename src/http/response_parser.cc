@@ -25,8 +25,9 @@ ParseError parse_status_line(std::string_view line, ResponseHead& out) {
   if (line.size() > 12 && line[12] != ' ') return {502, "malformed status line"};
   out.status = status;
   out.reason = line.size() > 13 ? line.substr(13) : std::string_view();
+  // HTAB, SP, VCHAR and obs-text (RFC 9112 §4): no CTL, and so no DEL either.
   for (unsigned char c : out.reason) {
-    if (c < 0x20 && c != '\t') return {502, "invalid character in reason phrase"};
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return {502, "invalid character in reason phrase"};
   }
   return {};
 }
@@ -70,6 +71,11 @@ ParseError read_framing(Method request_method, ResponseHead& out) {
 
 }  // namespace
 
+ParseError check_status_line(std::string_view line) {
+  ResponseHead scratch;
+  return parse_status_line(line, scratch);
+}
+
 ParseError parse_response_head(std::string_view head, Method request_method,
                                std::size_t max_headers, ResponseHead& out) {
   out.clear();
@@ -78,7 +84,7 @@ ParseError parse_response_head(std::string_view head, Method request_method,
   if (!detail::split_head(head, line, fields)) return {502, "incomplete head"};
   if (auto e = parse_status_line(line, out)) return e;
   if (auto e = parse_field_lines(fields, max_headers, out)) return {502, e.reason};
-  read_connection(out);
+  if (auto e = read_connection(out)) return {502, e.reason};
   return read_framing(request_method, out);
 }
 

@@ -182,5 +182,22 @@ TEST_F(ResponseParserTest, KeepAliveFollowsVersionAndConnection) {
   EXPECT_EQ(head_.connection_tokens, (std::vector<std::string_view>{"close"}));
 }
 
+TEST_F(ResponseParserTest, ConnectionNamingAFramingFieldIs502) {
+  EXPECT_EQ(status_of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: content-length\r\n\r\n"),
+            502);
+  EXPECT_EQ(status_of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                      "Connection: Transfer-Encoding\r\n\r\n"),
+            502);
+}
+
+TEST_F(ResponseParserTest, DelInTheReasonPhraseIs502) {
+  EXPECT_EQ(status_of("HTTP/1.1 200 O\x7fK\r\nContent-Length: 0\r\n\r\n"), 502);
+}
+
+TEST(CheckStatusLine, ALineThatIsNotAStatusLineIsRefusedAtOnce) {
+  EXPECT_EQ(check_status_line("hello world").status, 502);
+  EXPECT_EQ(check_status_line("HTTP/1.1 200 OK").status, 0);
+}
+
 }  // namespace
 }  // namespace pier::http
