@@ -237,7 +237,8 @@ void read_retry_on(YamlReader& r, const YAML::Node& node, const std::string& pat
 void read_retry(YamlReader& r, const YAML::Node& node, const std::string& path,
                 upstream::RetryOptions& retry) {
   if (!r.is_map(node, path)) return;
-  r.only_keys(node, path, {"attempts", "on", "backoff", "budget", "min_retries_per_second"});
+  r.only_keys(node, path,
+              {"attempts", "on", "backoff", "budget", "min_retries_per_second", "idempotency_key"});
   r.optional(node, path, "attempts", [&](const YAML::Node& n, const std::string& p) {
     std::int64_t v = 0;
     if (r.read_int(n, p, 1, 10, v)) retry.attempts = static_cast<std::uint32_t>(v);
@@ -264,6 +265,9 @@ void read_retry(YamlReader& r, const YAML::Node& node, const std::string& path,
     std::int64_t v = 0;
     if (r.read_int(n, p, 0, 100000, v))
       retry.min_retries_per_second = static_cast<std::uint32_t>(v);
+  });
+  r.optional(node, path, "idempotency_key", [&](const YAML::Node& n, const std::string& p) {
+    r.read(n, p, retry.idempotency_key);
   });
 }
 

@@ -122,6 +122,7 @@ class Refresh {
         case http::Framing::Chunked:
           while (!pending.empty() && !chunked.done() && !chunked.failed()) {
             auto step = chunked.next(pending);
+            if (chunked.need_more(step)) break;  // a trailer line not yet whole
             body.append(step.data);
             pending.remove_prefix(step.consumed);
             pos += step.consumed;

@@ -25,7 +25,12 @@ bool may_retry(const upstream::RetryOptions& options, const AttemptOutcome& outc
   // A request the backend never saw may go anywhere; otherwise only an idempotent request whose
   // body we still hold may be repeated.
   if (outcome.reached == Reached::No) return true;
-  return http::is_idempotent(outcome.method) && outcome.replayable == Replayable::Yes;
+  return may_repeat(options, outcome.method, outcome.idempotency_key) &&
+         outcome.replayable == Replayable::Yes;
+}
+
+bool may_repeat(const upstream::RetryOptions& options, http::Method method, bool idempotency_key) {
+  return http::is_idempotent(method) || (options.idempotency_key && idempotency_key);
 }
 
 Duration retry_backoff(const upstream::RetryOptions& options, std::uint32_t retry_number,

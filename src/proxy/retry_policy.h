@@ -28,7 +28,11 @@ struct AttemptOutcome {
   Reached reached = Reached::Yes;
   Replayable replayable = Replayable::Yes;
   http::Method method = http::Method::Get;
+  bool idempotency_key = false;  // the request carries an Idempotency-Key header
 };
+
+// RFC 9110 §9.2.2, widened by retry.idempotency_key to requests that carry an Idempotency-Key.
+bool may_repeat(const upstream::RetryOptions& options, http::Method method, bool idempotency_key);
 
 bool may_retry(const upstream::RetryOptions& options, const AttemptOutcome& outcome);
 

@@ -30,6 +30,7 @@ Session::Session(WorkerContext& ctx, ClientConnection conn)
       response_(scratch_->response),
       upstream_head_(scratch_->upstream_head),
       out_(scratch_->out),
+      body_out_(scratch_->body_out),
       cache_(scratch_->cache),
       response_extras_(scratch_->response_extras),
       request_fields_(scratch_->request_fields),
@@ -167,6 +168,7 @@ asio::awaitable<bool> Session::read_request_head() {
   arm(Phase::RequestHead, runtime_.options.http.request_head_timeout);
   request_scanner_.reset();
   bool scanning = false;
+  bool line_checked = false;
   for (;;) {
     if (!scanning) {
       // RFC 9112 §2.2: ignore empty lines before the request line.
@@ -196,6 +198,14 @@ asio::awaitable<bool> Session::read_request_head() {
           co_await send_error(400, "bare LF in request head", http::Close::Yes);
           co_return false;
         case http::ScanStatus::Incomplete:
+          if (!line_checked && request_scanner_.first_line_size() > 0) {
+            line_checked = true;
+            std::string_view line = in_.readable().substr(0, request_scanner_.first_line_size());
+            if (auto error = http::check_request_line(line)) {
+              co_await send_error(error.status, error.reason, http::Close::Yes);
+              co_return false;
+            }
+          }
           break;
       }
     }
@@ -261,7 +271,7 @@ void Session::measure_buffered_body() {
   body_fully_sent_ = false;
   sent_continue_ = false;
   body_malformed_ = false;
-  chunked_.reset();
+  chunked_.reset(http::ChunkedReframer::Output::Chunked);
   switch (request_.framing) {
     case http::Framing::None:
     case http::Framing::UntilClose:
@@ -271,15 +281,18 @@ void Session::measure_buffered_body() {
       if (body_complete_in_buffer_) body_buffered_ = request_.content_length;
       return;
     case http::Framing::Chunked: {
-      http::ChunkedDecoder probe;
-      std::string_view bytes = in_.readable();
-      std::size_t used = 0;
-      while (used < bytes.size() && !probe.done() && !probe.failed()) {
-        used += probe.next(bytes.substr(used)).consumed;
-      }
+      // A chunked body complete in the buffer is re-encoded once, right behind the head: every
+      // attempt sends the two together. A longer one is re-encoded as it streams.
+      std::size_t head_size = upstream_head_.size();
+      http::ChunkedReframer probe;
+      std::size_t used = probe.reframe(in_.readable(), upstream_head_);
       body_complete_in_buffer_ = probe.done();
       body_malformed_ = probe.failed();
-      if (probe.done()) body_buffered_ = used;
+      if (probe.done()) {
+        body_buffered_ = used;
+      } else {
+        upstream_head_.resize(head_size);
+      }
       return;
     }
   }
@@ -300,6 +313,8 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
   total_deadline_ =
       options.timeouts.total > Duration::zero() ? start + options.timeouts.total : TimePoint::max();
   local.budget.record_request(start);
+  request_reached_ = false;
+  idempotency_key_ = http::find_field(request_.headers, "idempotency-key") != nullptr;
   ClientFacts client{peer_text_, client_conn_.trusted, "http", local.cluster->name()};
   // The request id goes to the backend too; a cache revalidation adds its validators.
   request_fields_.assign("X-Request-Id: ").append(trace_.id()).append("\r\n");
@@ -334,13 +349,14 @@ asio::awaitable<Next> Session::proxy_request(ClusterLocal& local) {
       co_return result.next;
     }
     last = result.failure;
-    if (last.reached == Reached::No && last.status != 503) {
-      backend->record_failure(Clock::now());
-    }
+    if (!result.retry_granted) count_failure(*backend, last);
+    // Once any attempt wrote the request, a later failure (say, a connect failure after its
+    // connection broke) does not make it unseen: the backend may have processed it.
+    if (request_reached_) last.reached = Reached::Yes;
     Replayable replayable =
         body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
-    AttemptOutcome outcome{last.failure, last.status, attempts,
-                           last.reached, replayable,  request_.method};
+    AttemptOutcome outcome{last.failure, last.status,     attempts,        last.reached,
+                           replayable,   request_.method, idempotency_key_};
     bool allowed = result.retry_granted || may_retry(options.retry, outcome);
     bool retry = result.retry_granted || (allowed && local.budget.try_spend(Clock::now()));
     if (allowed && !retry) ctx_.metrics.retry_budget_exhausted.add();
@@ -415,8 +431,13 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
     }
     if (!failure) break;
     release_upstream(pool, upstream::Reuse::No);
+    // A reused connection closed before any response byte: most likely the backend's keep-alive
+    // timeout raced the request, but a backend that died while processing it looks the same. So
+    // only a request that may be repeated is sent again; any other gets the failure (take_idle
+    // checked the connection just before the request was written, which makes the race rare).
     bool stale_pooled = reused && !got_bytes && failure->failure == Failure::Reset;
-    if (stale_pooled && replayable_before && !body_streamed_) {
+    if (stale_pooled && replayable_before && !body_streamed_ &&
+        may_repeat(options.retry, request_.method, idempotency_key_)) {
       force_new = true;  // retry on a fresh connection to the same backend
       continue;
     }
@@ -433,8 +454,8 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
   if (options.retry.retries_status(response_.status)) {
     Replayable replayable =
         body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
-    AttemptOutcome outcome{Failure::Status, response_.status, attempts_done,
-                           Reached::Yes,    replayable,       request_.method};
+    AttemptOutcome outcome{Failure::Status, response_.status, attempts_done,   Reached::Yes,
+                           replayable,      request_.method,  idempotency_key_};
     bool allowed = may_retry(options.retry, outcome);
     if (allowed && !local.budget.try_spend(now)) {
       ctx_.metrics.retry_budget_exhausted.add();
@@ -510,6 +531,32 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
   std::error_code ignored;
   conn_->socket.set_option(tcp::no_delay(true), ignored);
   co_return std::nullopt;
+}
+
+// Passive outlier detection: what an attempt's failure says about its backend. Connect failures,
+// resets and response timeouts count (a hung backend is ejected after a few, as nginx marks a
+// backend failed after its first); Pier's own limits (503: queue full) and the request's total
+// timeout do not. A success in between starts the count again, so a slow but working backend is
+// not ejected for one slow answer.
+void Session::count_failure(upstream::Backend& backend, const AttemptFailure& failure) {
+  bool counts = false;
+  switch (failure.failure) {
+    case Failure::ConnectFailure:
+      counts = failure.status != 503;
+      break;
+    case Failure::Reset:
+      counts = true;
+      break;
+    case Failure::Timeout:
+      counts = !total_timed_out_;
+      if (counts && failure.reached == Reached::Yes) {
+        ctx_.metrics.backends[trace_.cluster][backend.index()].timeouts.add();
+      }
+      break;
+    case Failure::Status:
+      break;  // counted where the status arrived (attempt)
+  }
+  if (counts) backend.record_failure(Clock::now());
 }
 
 void Session::release_upstream(upstream::ConnectionPool& pool, upstream::Reuse reuse) {

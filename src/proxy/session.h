@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/cidr.h"
-#include "http/chunked.h"
+#include "http/chunked_reframe.h"
 #include "http/head_scanner.h"
 #include "http/message.h"
 #include "http/status.h"
@@ -141,6 +141,7 @@ class Session {
   void arm(Phase phase, Duration timeout);
   void disarm() { deadline_.disarm(); }
   void release_upstream(upstream::ConnectionPool& pool, upstream::Reuse reuse);
+  void count_failure(upstream::Backend& backend, const AttemptFailure& failure);
   void measure_buffered_body();
   static void on_deadline(void* self);
   static void on_drain(void* self);
@@ -161,9 +162,10 @@ class Session {
   http::ResponseHead& response_;
   std::string& upstream_head_;
   std::string& out_;
-  http::ChunkedDecoder chunked_;
-  CacheFlow cache_;               // its strings live in scratch_
-  std::string& response_extras_;  // these five live in scratch_ too
+  std::string& body_out_;
+  http::ChunkedReframer chunked_;  // the chunked body in flight, either way
+  CacheFlow cache_;                // its strings live in scratch_
+  std::string& response_extras_;   // these five live in scratch_ too
   std::string& request_fields_;
   std::string& rate_key_;
   std::string& log_line_;
@@ -180,7 +182,10 @@ class Session {
   bool body_streamed_ = false;  // bytes beyond the buffer were read: no replay possible
   bool body_fully_sent_ = false;
   bool sent_continue_ = false;
-  bool body_malformed_ = false;  // chunked framing already known to be broken
+  bool body_malformed_ = false;   // chunked framing already known to be broken
+  bool request_reached_ = false;  // some attempt wrote bytes of the request to a backend
+  bool idempotency_key_ = false;  // the request carries Idempotency-Key
+  bool response_head_sent_ = false;
 
   upstream::UpstreamConnectionPtr conn_;
   net::Deadline deadline_;

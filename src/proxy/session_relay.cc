@@ -21,13 +21,17 @@ using asio::ip::tcp;
 asio::awaitable<Session::BodySend> Session::send_request() {
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
   arm(Phase::Body, options.timeouts.idle);
-  std::string_view first_body = in_.readable().substr(
-      0, body_complete_in_buffer_ ? static_cast<std::size_t>(body_buffered_) : 0);
+  // A complete Content-Length body goes as received; a complete chunked one is already
+  // re-encoded behind the head (measure_buffered_body).
+  bool length_body = body_complete_in_buffer_ && request_.framing == http::Framing::ContentLength;
+  std::string_view first_body =
+      in_.readable().substr(0, length_body ? static_cast<std::size_t>(body_buffered_) : 0);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
-  trace_.bytes_in = request_scanner_.head_size() + first_body.size();
+  trace_.bytes_in = request_scanner_.head_size() + (body_complete_in_buffer_ ? body_buffered_ : 0);
   auto sent_at = std::chrono::steady_clock::now();
   auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
   request_sent_at_ = sent_at;
+  if (n > 0) request_reached_ = true;
   if (timed_out_) co_return BodySend::Timeout;
   if (ec) co_return BodySend::UpstreamFailed;
   if (body_complete_in_buffer_) {
@@ -51,29 +55,31 @@ asio::awaitable<Session::BodySend> Session::stream_request_body() {
     if (ec) co_return BodySend::ClientGone;
   }
   for (;;) {
-    // Forward what the buffer holds of the body.
+    // Forward what the buffer holds of the body: a length-framed one as it is, a chunked one
+    // re-encoded from what was parsed.
     std::string_view pending = in_.readable();
     std::size_t take = 0;
+    std::string_view send;
     if (chunked) {
-      while (take < pending.size() && !chunked_.done() && !chunked_.failed()) {
-        take += chunked_.next(pending.substr(take)).consumed;
-      }
+      body_out_.clear();
+      take = chunked_.reframe(pending, body_out_);
       if (chunked_.failed()) co_return BodySend::BadBody;
       if (chunked_.data_bytes() > max_body) co_return BodySend::TooLarge;
+      send = body_out_;
     } else {
       take = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
       remaining -= take;
+      send = pending.substr(0, take);
     }
-    if (take > 0) {
-      body_streamed_ = true;
+    if (take > 0) body_streamed_ = true;
+    if (!send.empty()) {
       arm(Phase::Body, options.timeouts.idle);
-      auto [ec, n] =
-          co_await asio::async_write(conn_->socket, asio::buffer(pending.data(), take), kNoThrow);
-      trace_.bytes_in += n;
+      auto [ec, n] = co_await asio::async_write(conn_->socket, asio::buffer(send), kNoThrow);
       if (timed_out_) co_return BodySend::Timeout;
       if (ec) co_return BodySend::UpstreamFailed;
-      in_.consume(take);
     }
+    trace_.bytes_in += take;
+    in_.consume(take);
     if (chunked ? chunked_.done() : remaining == 0) {
       body_fully_sent_ = true;
       co_return BodySend::Sent;
@@ -163,6 +169,10 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
       if (status != http::ScanStatus::Incomplete) {
         co_return AttemptFailure{Failure::Reset, 502, "malformed response head", Reached::Yes};
       }
+      std::size_t line_size = response_scanner_.first_line_size();
+      if (line_size > 0 && http::check_status_line(up_.readable().substr(0, line_size))) {
+        co_return AttemptFailure{Failure::Reset, 502, "malformed status line", Reached::Yes};
+      }
     }
     if (up_.write_space() == 0) up_.compact();
     if (up_.write_space() == 0) {
@@ -203,6 +213,12 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   up_.release();
   bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
   release_upstream(pool, reuse ? upstream::Reuse::Yes : upstream::Reuse::No);
+  if (!ok && !response_head_sent_ && !timed_out_) {
+    // Nothing reached the client yet (a body whose framing failed in its first bytes): it gets
+    // an answer rather than a bare close.
+    response_extras_.clear();
+    co_return co_await send_error(502, "malformed response body", http::Close::Yes);
+  }
   if (!ok) co_return Next::Close;
   if (body_complete_in_buffer_ && !body_streamed_) in_.consume(body_buffered_);
   co_return plan.close_client ? Next::Close : Next::KeepAlive;
@@ -215,14 +231,19 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
   http::Framing framing = response_.framing;
   std::uint64_t remaining = response_.content_length;
-  bool head_sent = false;
-  if (framing == http::Framing::Chunked) chunked_.reset();
+  bool& head_sent = response_head_sent_;
+  head_sent = false;
+  if (framing == http::Framing::Chunked) {
+    chunked_.reset(plan.dechunk ? http::ChunkedReframer::Output::DataOnly
+                                : http::ChunkedReframer::Output::Chunked);
+  }
   for (;;) {
     // Select the part of up_ that belongs to this body (and, de-chunking, only its data).
     std::string_view pending = up_.readable();
-    std::string_view send = {};
+    std::string_view send = {};  // sent after out_'s head, or after nothing once that is out
     std::size_t used = 0;
     bool finished = false;
+    bool reframed = false;  // out_ holds what to send (the head first, if not yet sent)
     switch (framing) {
       case http::Framing::None:
         finished = true;
@@ -235,20 +256,10 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
         finished = remaining == 0;
         break;
       case http::Framing::Chunked:
-        if (plan.dechunk) {
-          // One data span per step: framing-only steps send nothing.
-          auto step = chunked_.next(pending);
-          used = step.consumed;
-          send = step.data;
-          capture_body(send);
-        } else {
-          while (used < pending.size() && !chunked_.done() && !chunked_.failed()) {
-            auto step = chunked_.next(pending.substr(used));
-            used += step.consumed;
-            capture_body(step.data);
-          }
-          send = pending.substr(0, used);
-        }
+        // Re-encoded (or de-chunked) from what was parsed, into out_ behind the head.
+        if (head_sent) out_.clear();
+        used = chunked_.reframe(pending, out_, [this](std::string_view d) { capture_body(d); });
+        reframed = true;
         if (chunked_.failed()) co_return false;
         finished = chunked_.done();
         break;
@@ -261,10 +272,9 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
     // A stored response is in the cache (Redis included) before its last byte reaches the
     // client: whoever asks next, through any Pier of the fleet, finds it.
     if (finished && cache_.capture) co_await finish_capture(true);
-    if (!head_sent || !send.empty()) {
-      std::array<asio::const_buffer, 2> buffers{
-          asio::buffer(head_sent ? std::string_view() : std::string_view(out_)),
-          asio::buffer(send)};
+    std::string_view first = reframed || !head_sent ? std::string_view(out_) : std::string_view();
+    if (!head_sent || !first.empty() || !send.empty()) {
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(first), asio::buffer(send)};
       head_sent = true;
       arm(Phase::Body, options.timeouts.idle);
       auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
@@ -276,7 +286,8 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       upstream_clean = up_.empty();  // bytes after the body: the upstream is out of step
       co_return true;
     }
-    if (!up_.empty()) continue;  // more of the buffer to process (de-chunking)
+    // What is left is the start of a trailer line that must arrive whole: read behind it.
+    if (!up_.empty()) up_.compact();
     if (framing == http::Framing::ContentLength) {
       if (std::optional<net::Pipe> pipe = pipe_for_splice(remaining)) {
         up_.release();  // empty, and not needed while the kernel moves the rest
@@ -459,7 +470,9 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
 
 asio::awaitable<Next> Session::send_error(int status, std::string_view detail, http::Close close) {
   out_.clear();
-  if (ctx_.draining) close = http::Close::Yes;
+  // A client that asked to close (Connection: close, or HTTP/1.0 without keep-alive) is not
+  // kept waiting on a connection it will not use again.
+  if (ctx_.draining || !request_.keep_alive) close = http::Close::Yes;
   http::append_error_response(out_, status, detail, close, runtime_.options.http.via);
   if (trace_.request_id_size > 0) {  // none yet for a request whose head was refused
     response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");

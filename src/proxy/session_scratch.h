@@ -15,7 +15,8 @@ struct SessionScratch {
   http::RequestHead request;
   http::ResponseHead response;
   std::string upstream_head;  // the request head as sent upstream, kept for retries
-  std::string out;            // a head on its way to the client
+  std::string out;            // a head on its way to the client (and re-encoded chunks after it)
+  std::string body_out;       // a streamed chunked request body, re-encoded for the upstream
 
   // Per-request text of the later phases (cache, rate limit, log). Here rather than in the
   // session: a new session would otherwise allocate each of them again, and carry their bytes

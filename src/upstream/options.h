@@ -49,6 +49,9 @@ struct RetryOptions {
   Duration backoff_max = 250ms;
   double budget_ratio = 0.2;
   std::uint32_t min_retries_per_second = 3;
+  // A non-idempotent request that carries an Idempotency-Key header may be retried like an
+  // idempotent one: the backend promises to apply it once whatever the number of copies.
+  bool idempotency_key = false;
 
   bool retries_status(int status) const {
     for (int s : on_statuses) {
@@ -68,6 +71,7 @@ struct HealthOptions {
   int expect_max = 399;
 };
 
+// Passive outlier detection: connect failures, resets, response timeouts and 5xx answers in a row.
 struct OutlierOptions {
   std::uint32_t consecutive_failures = 5;  // 0 = passive ejection off
   Duration base_ejection = 10s;

@@ -13,6 +13,7 @@ add_test(NAME integration.config          COMMAND ${Python3_EXECUTABLE} -B -m un
 add_test(NAME integration.proxying        COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_proxying.py         WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.http_rules      COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_http_rules.py       WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.bad_input       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_bad_input.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.smuggling       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_smuggling.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.balancing       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_balancing.py        WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.pooling         COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_pooling.py          WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.retries_timeouts COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_retries_timeouts.py WORKING_DIRECTORY ${PIER_IT_DIR})
@@ -29,7 +30,7 @@ add_test(NAME integration.lifecycle       COMMAND ${Python3_EXECUTABLE} -B -m un
 
 set(PIER_IT_TESTS
   integration.demo_backend integration.harness integration.config integration.proxying
-  integration.http_rules integration.bad_input integration.balancing integration.pooling
+  integration.http_rules integration.bad_input integration.smuggling integration.balancing integration.pooling
   integration.retries_timeouts integration.health integration.streaming integration.memory
   integration.lifecycle integration.cache integration.cache_redis integration.ratelimit
   integration.admin integration.access_log integration.dashboard)
