@@ -380,6 +380,9 @@ class Backend:
         self.max_requests = args.max_requests_per_conn
         self.healthy = True
         self.failing = False
+        # --log-requests: one line per request head, written and flushed before the request is
+        # handled, so that a backend killed midway still shows what it had received.
+        self.request_log = open(args.log_requests, "a", buffering=1) if args.log_requests else None
         self.connections = 0
         self.active = 0
         self.requests = 0
@@ -603,6 +606,8 @@ class Backend:
 
     async def dispatch(self, reader, writer, req):
         params = Params.parse(req.query)
+        if self.request_log is not None and req.path not in UNCOUNTED_PATHS:
+            self.request_log.write("%s %s %s\n" % (req.method, req.target, req.get("x-test-id", "-")))
         if self.failing and req.path not in UNCOUNTED_PATHS:
             await self.continue_if_expected(writer, req)
             await self.consume_body(reader, req)
@@ -947,6 +952,8 @@ def parse_args(argv):
                         help="silently close connections idle this long (0: never)")
     parser.add_argument("--max-requests-per-conn", type=non_negative, default=0,
                         help="silently close a connection after this many responses (0: never)")
+    parser.add_argument("--log-requests", default=None, metavar="FILE",
+                        help="append 'METHOD TARGET X-Test-Id' for every request head received")
     return parser.parse_args(argv)
 
 

@@ -173,6 +173,16 @@ std::string render_metrics(const proxy::Server& server) {
   w.family("pier_client_connections_total", "counter", "Client connections accepted.");
   w.sample("pier_client_connections_total", {},
            sum_workers(server, [](const WorkerContext& c) { return c.metrics.connections.get(); }));
+  w.family("pier_accept_errors_total", "counter",
+           "Accepts that failed (out of file descriptors, out of memory).");
+  w.sample("pier_accept_errors_total", {}, sum_workers(server, [](const WorkerContext& c) {
+             return c.metrics.accept_errors.get();
+           }));
+  w.family("pier_client_connections_shed_total", "counter",
+           "Client connections turned away with 503 because no file descriptor was free.");
+  w.sample(
+      "pier_client_connections_shed_total", {},
+      sum_workers(server, [](const WorkerContext& c) { return c.metrics.connections_shed.get(); }));
   w.family("pier_received_bytes_total", "counter", "Request bytes received from clients.");
   w.sample("pier_received_bytes_total", {},
            sum_workers(server, [](const WorkerContext& c) { return c.metrics.bytes_in.get(); }));

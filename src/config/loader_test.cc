@@ -96,6 +96,7 @@ TEST(LoadText, FullConfigFillsEveryOption) {
       "      backoff: 10ms..1s",
       "      budget: 15%",
       "      min_retries_per_second: 7",
+      "      idempotency_key: true",
       "    health: { path: /ready, interval: 1s, timeout: 200ms, rise: 3, fall: 4,",
       "              expect_status: 200..299 }",
       "    outlier: { consecutive_failures: 9, base_ejection: 5s, max_ejection: 2m,",
@@ -171,6 +172,7 @@ TEST(LoadText, FullConfigFillsEveryOption) {
   EXPECT_EQ(app->retry.backoff_max, 1s);
   EXPECT_DOUBLE_EQ(app->retry.budget_ratio, 0.15);
   EXPECT_EQ(app->retry.min_retries_per_second, 7u);
+  EXPECT_TRUE(app->retry.idempotency_key);
   ASSERT_TRUE(app->health.has_value());
   EXPECT_EQ(app->health->path, "/ready");
   EXPECT_EQ(app->health->interval, 1s);
@@ -236,7 +238,7 @@ TEST(LoadText, UnknownNestedKeysAreReportedWithTheirPath) {
             "address, weight)");
   EXPECT_EQ(errors[2],
             "pier.yaml:9:27: upstreams.app.retry.jitter: unknown key (expected one of: attempts, "
-            "on, backoff, budget, min_retries_per_second)");
+            "on, backoff, budget, min_retries_per_second, idempotency_key)");
   EXPECT_EQ(errors[3],
             "pier.yaml:12:14: routes[0].match.hots: unknown key (expected one of: host, "
             "path_prefix)");

@@ -96,6 +96,19 @@ TEST(MayRetry, NonIdempotentRequestThatReachedTheBackendIsNotRetried) {
   }
 }
 
+TEST(MayRetry, IdempotencyKeyMakesANonIdempotentRequestRetryableOnlyWhenAllowed) {
+  auto options = all_enabled();
+  AttemptOutcome post = outcome(Failure::Reset, Method::Post);
+  post.idempotency_key = true;
+  EXPECT_FALSE(may_retry(options, post)) << "retry.idempotency_key is off by default";
+  options.idempotency_key = true;
+  EXPECT_TRUE(may_retry(options, post));
+  post.idempotency_key = false;
+  EXPECT_FALSE(may_retry(options, post)) << "no key, no retry";
+  EXPECT_TRUE(may_repeat(options, Method::Get, false));
+  EXPECT_FALSE(may_repeat(options, Method::Patch, false));
+}
+
 TEST(MayRetry, IdempotentMethodsThatReachedTheBackendAreRetried) {
   auto options = all_enabled();
   for (Method m :

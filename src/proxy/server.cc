@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "net/descriptor_reserve.h"
 #include "proxy/io.h"
 #include "proxy/parked_connection.h"
 #include "upstream/health_checker.h"
@@ -22,19 +23,24 @@ struct Server::Acceptor {
   Acceptor(WorkerContext& c, asio::io_context& io) : ctx(c), socket(io) {}
   WorkerContext& ctx;
   tcp::acceptor socket;
+  net::DescriptorReserve reserve;
 };
 
 namespace {
 
-asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
+asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor,
+                                  net::DescriptorReserve& reserve) {
   for (;;) {
     tcp::endpoint peer;
     auto [ec, socket] = co_await acceptor.async_accept(peer, kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
-      // EMFILE and friends: back off a little instead of spinning on the error.
-      spdlog::error("accept failed: {}", ec.message());
-      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      ctx.metrics.accept_errors.add();
+      reserve.log_error(ec, Clock::now());
+      // Out of descriptors: turn the waiting connection away at once rather than leave it
+      // hanging; either way back off a little instead of spinning on the error.
+      if (reserve.shed_one(acceptor.native_handle(), ec)) ctx.metrics.connections_shed.add();
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
       co_await pause.async_wait(kNoThrow);
       continue;
     }
@@ -92,8 +98,8 @@ void Server::start() {
   for (std::size_t i = 0; i < workers_.size(); ++i)
     open_listeners(i);
   for (auto& acceptor : acceptors_) {
-    asio::co_spawn(acceptor->socket.get_executor(), accept_loop(acceptor->ctx, acceptor->socket),
-                   asio::detached);
+    asio::co_spawn(acceptor->socket.get_executor(),
+                   accept_loop(acceptor->ctx, acceptor->socket, acceptor->reserve), asio::detached);
   }
   std::vector<upstream::Cluster*> clusters;
   for (const auto& c : runtime_->clusters)

@@ -8,6 +8,7 @@
 
 #include "http/request_parser.h"
 #include "http/status.h"
+#include "net/descriptor_reserve.h"
 #include "proxy/io.h"
 
 namespace pier::proxy {
@@ -444,13 +445,10 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
     co_return AttemptResult{false, false, Next::Close, *failure};
   }
 
-  // A response head arrived. Passive health counts 5xx as failures.
+  // A response head arrived. Passive health counts 5xx as failures; any other answer is a
+  // success once its body came through whole (relay_response: a body cut off midway counts).
   TimePoint now = Clock::now();
-  if (response_.status >= 500) {
-    backend.record_failure(now);
-  } else {
-    backend.record_success();
-  }
+  if (response_.status >= 500) backend.record_failure(now);
   if (options.retry.retries_status(response_.status)) {
     Replayable replayable =
         body_complete_in_buffer_ && !body_streamed_ ? Replayable::Yes : Replayable::No;
@@ -465,9 +463,14 @@ asio::awaitable<Session::AttemptResult> Session::attempt(ClusterLocal& local,
           false, true, Next::Close, {Failure::Status, 502, "retried status", Reached::Yes}};
     }
   }
-  if (auto answered = co_await cache_response(pool))
+  if (auto answered = co_await cache_response(pool)) {
+    if (response_.status < 500) backend.record_success();
     co_return AttemptResult{true, false, *answered, {}};
-  if (response_.status == 101) co_return AttemptResult{true, false, co_await tunnel(pool), {}};
+  }
+  if (response_.status == 101) {
+    backend.record_success();
+    co_return AttemptResult{true, false, co_await tunnel(pool), {}};
+  }
   co_return AttemptResult{true, false, co_await relay_response(pool), {}};
 }
 
@@ -514,6 +517,12 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
   trace_.connect_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - connect_start)
                           .count();
+  if (ec && net::DescriptorReserve::out_of_descriptors(ec)) {
+    // Pier's own shortage, not the backend's fault: 503, and no mark against the backend.
+    pool.release(std::move(conn_), upstream::Reuse::No, Clock::now());
+    co_return AttemptFailure{Failure::ConnectFailure, 503,
+                             "no file descriptor free for an upstream connection", Reached::No};
+  }
   if (ec || timed_out_) {
     bool timeout = timed_out_ && !total_timed_out_;
     telemetry::BackendMetrics& m = ctx_.metrics.backends[trace_.cluster][pool.backend().index()];

@@ -186,6 +186,7 @@ class Session {
   bool request_reached_ = false;  // some attempt wrote bytes of the request to a backend
   bool idempotency_key_ = false;  // the request carries Idempotency-Key
   bool response_head_sent_ = false;
+  bool upstream_broke_ = false;  // the response body failed on the backend's side
 
   upstream::UpstreamConnectionPtr conn_;
   net::Deadline deadline_;

@@ -213,6 +213,11 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   up_.release();
   bool reuse = ok && upstream_clean && response_.keep_alive && body_fully_sent_;
   release_upstream(pool, reuse ? upstream::Reuse::Yes : upstream::Reuse::No);
+  if (upstream_broke_) {
+    pool.backend().record_failure(Clock::now());  // a reset or a stall mid-body
+  } else if (ok && response_.status < 500) {
+    pool.backend().record_success();
+  }
   if (!ok && !response_head_sent_ && !timed_out_) {
     // Nothing reached the client yet (a body whose framing failed in its first bytes): it gets
     // an answer rather than a bare close.
@@ -233,6 +238,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
   std::uint64_t remaining = response_.content_length;
   bool& head_sent = response_head_sent_;
   head_sent = false;
+  upstream_broke_ = false;
   if (framing == http::Framing::Chunked) {
     chunked_.reset(plan.dechunk ? http::ChunkedReframer::Output::DataOnly
                                 : http::ChunkedReframer::Output::Chunked);
@@ -260,7 +266,10 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
         if (head_sent) out_.clear();
         used = chunked_.reframe(pending, out_, [this](std::string_view d) { capture_body(d); });
         reframed = true;
-        if (chunked_.failed()) co_return false;
+        if (chunked_.failed()) {
+          upstream_broke_ = true;
+          co_return false;
+        }
         finished = chunked_.done();
         break;
       case http::Framing::UntilClose:
@@ -296,6 +305,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
                                                 options.timeouts.idle, moved);
         trace_.bytes_out += moved;
         ctx_.metrics.bytes_out_spliced.add(moved);
+        upstream_broke_ = end == SpliceEnd::SourceFailed || end == SpliceEnd::SourceTimedOut;
         if (end != SpliceEnd::Unsupported) {
           // Bytes beyond the Content-Length would be taken for the next response: not reusable.
           upstream_clean =
@@ -313,6 +323,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       if (framing == http::Framing::UntilClose && ec == asio::error::eof && !timed_out_) {
         co_return true;
       }
+      upstream_broke_ = !total_timed_out_;
       co_return false;
     }
     up_.commit(n);

@@ -47,6 +47,8 @@ struct WorkerMetrics {
   std::vector<std::unique_ptr<BackendMetrics[]>> backends;  // [cluster][backend]
   std::unique_ptr<CacheMetrics[]> caches;
   Counter connections;        // client connections accepted
+  Counter accept_errors;      // accept(2) failures (EMFILE, ENFILE, ENOBUFS...)
+  Counter connections_shed;   // connections turned away with 503 for want of a descriptor
   Counter bytes_in;           // request bytes from clients (heads and bodies)
   Counter bytes_out;          // response bytes to clients
   Counter bytes_in_spliced;   // the part of bytes_in moved with splice(2), never copied by Pier

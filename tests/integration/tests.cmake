@@ -19,6 +19,7 @@ add_test(NAME integration.pooling         COMMAND ${Python3_EXECUTABLE} -B -m un
 add_test(NAME integration.retries_timeouts COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_retries_timeouts.py WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.health          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_health.py           WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.streaming       COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_streaming.py        WORKING_DIRECTORY ${PIER_IT_DIR})
+add_test(NAME integration.faults          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_faults.py           WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.memory          COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_memory.py           WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.cache           COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_cache.py            WORKING_DIRECTORY ${PIER_IT_DIR})
 add_test(NAME integration.cache_redis     COMMAND ${Python3_EXECUTABLE} -B -m unittest -v test_cache_redis.py      WORKING_DIRECTORY ${PIER_IT_DIR})
@@ -31,7 +32,8 @@ add_test(NAME integration.lifecycle       COMMAND ${Python3_EXECUTABLE} -B -m un
 set(PIER_IT_TESTS
   integration.demo_backend integration.harness integration.config integration.proxying
   integration.http_rules integration.bad_input integration.smuggling integration.balancing integration.pooling
-  integration.retries_timeouts integration.health integration.streaming integration.memory
+  integration.retries_timeouts integration.health integration.streaming integration.faults
+  integration.memory
   integration.lifecycle integration.cache integration.cache_redis integration.ratelimit
   integration.admin integration.access_log integration.dashboard)
 set_tests_properties(${PIER_IT_TESTS} PROPERTIES
