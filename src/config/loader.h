@@ -26,4 +26,8 @@ struct AdminLoadResult {
 };
 AdminLoadResult load_admin_file(const std::string& path);
 
+// The config fuzzer's: host names are not looked up and no file is read (either is an error),
+// so no input can wait on a resolver or read a device.
+void offline_ForTest(bool on);
+
 }  // namespace pier::config

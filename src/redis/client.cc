@@ -1,6 +1,5 @@
 #include "redis/client.h"
 
-#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
@@ -20,36 +19,6 @@ constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr Duration kMinBackoff = 100ms;
 constexpr Duration kMaxBackoff = 5s;
 
-Reply convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::String;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::Status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::Error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::Integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::Array;
-      for (std::size_t i = 0; i < r->elements; ++i)
-        out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = Reply::Type::Nil;
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Client::Waiter {
@@ -65,7 +34,6 @@ Client::Client(asio::io_context& io, const RedisOptions& options, std::string na
       options_(options),
       name_(std::move(name)),
       socket_(io),
-      reader_(redisReaderCreate()),
       log_state_(log_state),
       read_buffer_(kReadBuffer) {}
 
@@ -73,7 +41,6 @@ Client::~Client() {
   *alive_ = false;
   std::error_code ignored;
   socket_.close(ignored);
-  redisReaderFree(reader_);
 }
 
 void Client::start() {
@@ -126,8 +93,7 @@ asio::awaitable<void> Client::run() {
 asio::awaitable<bool> Client::connect() {
   socket_ = asio::ip::tcp::socket(io_);
   ++connection_id_;
-  redisReaderFree(reader_);
-  reader_ = redisReaderCreate();
+  reader_.reset();
   asio::steady_timer limit(io_, options_.connect_timeout);
   limit.async_wait([this, alive = alive_](const std::error_code& ec) {
     std::error_code ignored;
@@ -181,13 +147,12 @@ asio::awaitable<bool> Client::read_once() {
   auto [ec, n] = co_await socket_.async_read_some(
       asio::buffer(read_buffer_.data(), read_buffer_.size()), kNoThrow);
   if (ec) co_return false;
-  if (redisReaderFeed(reader_, read_buffer_.data(), n) != REDIS_OK) co_return false;
+  if (!reader_.feed(std::string_view(read_buffer_.data(), n))) co_return false;
   for (;;) {
-    void* raw = nullptr;
-    if (redisReaderGetReply(reader_, &raw) != REDIS_OK) co_return false;  // protocol error
-    if (raw == nullptr) break;
-    Reply reply = convert(static_cast<redisReply*>(raw));
-    freeReplyObject(raw);
+    Reply reply;
+    ReplyReader::Next next = reader_.next(reply);
+    if (next == ReplyReader::Next::ProtocolError) co_return false;
+    if (next == ReplyReader::Next::NeedMore) break;
     deliver(std::move(reply));
   }
   co_return true;

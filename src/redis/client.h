@@ -21,8 +21,6 @@
 #include "redis/options.h"
 #include "redis/resp.h"
 
-struct redisReader;
-
 namespace pier::redis {
 
 struct ClientStats {
@@ -82,7 +80,7 @@ class Client {
   const RedisOptions& options_;
   std::string name_;
   asio::ip::tcp::socket socket_;
-  redisReader* reader_ = nullptr;
+  ReplyReader reader_;
   State state_ = State::Down;
   bool logged_down_ = false;  // "down" was logged and "up" was not since
   bool writing_ = false;

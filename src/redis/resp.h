@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+struct redisReader;  // hiredis
+
 namespace pier::redis {
 
 // Appends "*N\r\n$len\r\narg\r\n..." to out.
@@ -31,6 +33,27 @@ struct Reply {
     r.str = why;
     return r;
   }
+};
+
+// Decodes replies from the bytes a Redis server sends, as they arrive (hiredis's reader, which
+// bounds nesting and sizes, behind a value type). No I/O: the client feeds what it read.
+class ReplyReader {
+ public:
+  ReplyReader();
+  ~ReplyReader();
+  ReplyReader(const ReplyReader&) = delete;
+  ReplyReader& operator=(const ReplyReader&) = delete;
+
+  // False when the bytes cannot be taken (a protocol error earlier, or out of memory).
+  bool feed(std::string_view bytes);
+  enum class Next { Reply, NeedMore, ProtocolError };
+  // The next whole reply into `out`, if the bytes fed so far hold one.
+  Next next(Reply& out);
+  // Forgets everything fed (a new connection).
+  void reset();
+
+ private:
+  ::redisReader* reader_;
 };
 
 }  // namespace pier::redis
