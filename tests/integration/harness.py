@@ -59,7 +59,8 @@ STOP_TIMEOUT = 8.0         # SIGTERM -> exit, before SIGKILL (default shutdown_t
 PATTERN = b'abcdefghijklmnopqrstuvwxyz\n'
 
 # What AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer print when they find a bug.
-SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:')
+SANITIZER_MARKERS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+                     'WARNING: ThreadSanitizer')
 
 # Signals that mean the process crashed rather than was stopped.
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}

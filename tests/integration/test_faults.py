@@ -15,7 +15,8 @@ import threading
 import time
 import unittest
 
-from harness import (Conn, PierTestCase, http_request, make_config, upstream, wait_for)
+from harness import (SANITIZED, Conn, PierTestCase, http_request, make_config, upstream,
+                     wait_for)
 
 LOAD_THREADS = 12
 
@@ -197,6 +198,8 @@ class BackendFaultsTest(PierTestCase):
         return percentile(before, 99), percentile(after, 99), load, t_fault
 
     def assertHealthyP99(self, before, after):
+        if SANITIZED:
+            return  # a sanitizer build's latency says nothing of Pier's
         # 3x the no-fault p99, with 25 ms of slack for the Python clients' own scheduling.
         self.assertLess(after, 3 * before + 0.025,
                         'p99 %.1f ms after the fault against %.1f ms before' % (after * 1e3, before * 1e3))
@@ -347,6 +350,7 @@ class ConnectionFloodTest(PierTestCase):
         resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
         self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
 
+    @unittest.skipIf(SANITIZED, 'capacity and RSS: measured on the Release build')
     def test_ten_thousand_keepalive_connections_on_one_worker(self):
         count, batch = 10000, 500
         self.raise_nofile(count + 3000)   # Pier inherits the limit from this process
@@ -393,6 +397,7 @@ class ConnectionFloodTest(PierTestCase):
         self.assertLess(per_conn, 8.0)
         self.assertEqual(self.get('/').status, 200)
 
+    @unittest.skipIf(SANITIZED, 'a latency bound: measured on the Release build')
     def test_slowloris_clients_are_cut_by_the_head_timeout_while_others_are_served(self):
         count = 5000
         self.raise_nofile(count + 1000)

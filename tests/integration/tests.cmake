@@ -42,3 +42,13 @@ set_tests_properties(${PIER_IT_TESTS} PROPERTIES
   LABELS integration
   RESOURCE_LOCK pier_integration)
 set_tests_properties(integration.streaming PROPERTIES TIMEOUT 600)
+
+# The soak's short form (bench/soak.py, 60 s of mixed traffic with a flapping backend: RSS and
+# descriptors flat, no unexpected error). Not under the sanitizers: their quarantine makes RSS grow.
+if(NOT PIER_SANITIZE AND NOT PIER_TSAN)
+  add_test(NAME integration.soak_60s
+    COMMAND ${Python3_EXECUTABLE} -B ${PROJECT_SOURCE_DIR}/bench/soak.py --seconds 60 --interval 5
+      --out ${CMAKE_BINARY_DIR}/soak --pier $<TARGET_FILE:pier>)
+  set_tests_properties(integration.soak_60s PROPERTIES TIMEOUT 240 LABELS integration
+    RESOURCE_LOCK pier_integration)
+endif()
