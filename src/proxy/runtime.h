@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "balancing/balancer.h"
@@ -38,6 +39,23 @@ struct RateLimitCounters {
   std::atomic<std::uint64_t> allowed{0};
   std::atomic<std::uint64_t> limited{0};
   std::atomic<std::uint64_t> redis_errors{0};  // decisions Redis could not make
+};
+
+// Those counters as Prometheus families (labelled by limit) and /api/ratelimits fields.
+struct RateLimitFamily {
+  std::string_view name;
+  std::string_view help;
+  std::string_view json_field;
+  std::atomic<std::uint64_t> RateLimitCounters::*cell;
+};
+inline constexpr RateLimitFamily kRateLimitFamilies[] = {
+    {"pier_ratelimit_allowed_total", "Requests a rate limit let through.", "allowed",
+     &RateLimitCounters::allowed},
+    {"pier_ratelimit_limited_total", "Requests a rate limit refused (429).", "limited",
+     &RateLimitCounters::limited},
+    {"pier_ratelimit_redis_errors_total",
+     "Decisions Redis could not make (on_redis_error applied).", "redis_errors",
+     &RateLimitCounters::redis_errors},
 };
 
 struct Runtime {

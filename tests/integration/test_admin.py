@@ -43,6 +43,11 @@ class AdminTest(PierTestCase):
         for i in range(10):
             self.get('/m%d?header=Cache-Control:max-age=60' % (i % 4))
         self.get('/nope?status=503')
+        # A request is counted once its response is written, so a scrape right after the client
+        # read the last response may come just before that.
+        last = 'pier_requests_total{route="0:*/",method="GET",code="5xx"} 1'
+        wait_for(lambda: last in self.admin('GET', '/metrics').body.decode(), 5,
+                 message='the last request in the metrics')
         r = self.admin('GET', '/metrics')
         self.assertStatus(r, 200)
         self.assertTrue(r.header('Content-Type').startswith('text/plain; version=0.0.4'))
@@ -57,10 +62,44 @@ class AdminTest(PierTestCase):
         self.assertIn('pier_request_duration_seconds_count{route="0:*/"} 11', text)
         self.assertIn('pier_upstream_healthy{upstream="app",backend="%s"} 1' % self.b1.address,
                       text)
+        self.assertGroupedByFamily(text)
         if PROMTOOL:
             check = subprocess.run([PROMTOOL, 'check', 'metrics'], input=r.body,
                                    capture_output=True, timeout=30)
             self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+
+    def test_metrics_with_redis_and_a_tiered_cache_keep_families_grouped(self):
+        route = {'match': {'host': '*', 'path_prefix': '/'}, 'upstream': 'app', 'cache': 't',
+                 'rate_limit': 'rl'}
+        self.start_pier(make_config({'app': upstream(self.b1)}, routes=[route], workers=2,
+                                    caches={'t': {'store': 'tiered', 'prefix': 'admin-test:'}},
+                                    rate_limits={'rl': {'rate': '1/m', 'burst': 50,
+                                                        'store': 'redis'}},
+                                    redis={'url': self.shared_redis_url()}))
+        wait_for(lambda: 'pier_redis_up 1' in self.admin('GET', '/metrics').body.decode(), 10,
+                 message='pier_redis_up 1')
+        self.get('/t?header=Cache-Control:max-age=60')
+        text = self.admin('GET', '/metrics').body.decode()
+        for family in ('pier_redis_commands_total', 'pier_cache_entries',
+                       'pier_ratelimit_redis_errors_total'):
+            self.assertIn('# TYPE %s ' % family, text)
+        self.assertGroupedByFamily(text)
+
+    def assertGroupedByFamily(self, text):
+        """The text format: each family once, its samples right after its HELP and TYPE lines."""
+        seen, family, kind = set(), None, None
+        for line in text.splitlines():
+            if line.startswith('# TYPE '):
+                family, kind = line.split()[2:4]
+                self.assertNotIn(family, seen, 'family %s appears twice' % family)
+                seen.add(family)
+            elif line and not line.startswith('#'):
+                name = line.split('{')[0].split(' ')[0]
+                if kind == 'histogram':
+                    for suffix in ('_bucket', '_sum', '_count'):
+                        if name.endswith(suffix):
+                            name = name[:-len(suffix)]
+                self.assertEqual(name, family, 'sample %r is not under its family' % line)
 
     @unittest.skipUnless(PROMETHEUS, 'prometheus is not installed (scripts/setup installs it)')
     def test_a_real_prometheus_scrapes_pier(self):
