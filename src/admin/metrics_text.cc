@@ -166,9 +166,9 @@ void write_caches(const proxy::Server& server, telemetry::PromWriter& w) {
   }
   // Each family's samples right after its HELP and TYPE: the text format wants them grouped.
   struct StoreFamily {
-    const char* name;
-    const char* type;
-    const char* help;
+    std::string_view name;
+    std::string_view type;
+    std::string_view help;
     std::uint64_t cache::StoreStats::*value;
   };
   static constexpr StoreFamily kStoreFamilies[] = {
@@ -212,7 +212,8 @@ void write_redis(const proxy::Server& server, telemetry::PromWriter& w) {
     timeouts += s.timeouts.load(std::memory_order_relaxed);
     reconnects += s.reconnects.load(std::memory_order_relaxed);
   }
-  auto one = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help,
+                 std::uint64_t v) {
     w.family(name, type, help);
     w.sample(name, {}, v);
   };
