@@ -1,5 +1,5 @@
 // RESP (the Redis protocol): commands encoded as arrays of bulk strings, and replies as values.
-// No I/O; replies are decoded by hiredis's reader (redis/client.cc) and converted to Reply.
+// No I/O: redis/client.cc writes the commands and feeds the reader what it reads.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-struct redisReader;  // hiredis
 
 namespace pier::redis {
 
@@ -35,16 +33,13 @@ struct Reply {
   }
 };
 
-// Decodes replies from the bytes a Redis server sends, as they arrive (hiredis's reader, which
-// bounds nesting and sizes, behind a value type). No I/O: the client feeds what it read.
+// Decodes RESP2 replies from the bytes a Redis server sends, as they arrive. Strict (CRLF only,
+// no lone CR or LF in a line, integers that fit in 64 bits) and bounded: nesting, line length,
+// bulk length and element count, with memory growing only with the bytes actually received,
+// never with what a header claims.
 class ReplyReader {
  public:
-  ReplyReader();
-  ~ReplyReader();
-  ReplyReader(const ReplyReader&) = delete;
-  ReplyReader& operator=(const ReplyReader&) = delete;
-
-  // False when the bytes cannot be taken (a protocol error earlier, or out of memory).
+  // False when the bytes cannot be taken (a protocol error earlier).
   bool feed(std::string_view bytes);
   enum class Next { Reply, NeedMore, ProtocolError };
   // The next whole reply into `out`, if the bytes fed so far hold one.
@@ -53,7 +48,9 @@ class ReplyReader {
   void reset();
 
  private:
-  ::redisReader* reader_;
+  std::string buffer_;     // bytes fed and not yet returned as replies, from start_
+  std::size_t start_ = 0;  // where the next reply begins in buffer_
+  bool failed_ = false;
 };
 
 }  // namespace pier::redis

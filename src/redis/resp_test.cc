@@ -104,15 +104,64 @@ TEST(ReplyReader, ProtocolErrorsStickUntilReset) {
   EXPECT_EQ(reply.str, "OK");
 }
 
-TEST(ReplyReader, NestingBeyondTheBoundIsAProtocolError) {
-  // hiredis bounds nesting (7 levels): a server, or bytes in between, cannot make it recurse on.
-  std::string deep;
-  for (int i = 0; i < 9; ++i)
-    deep += "*1\r\n";
-  deep += ":1\r\n";
+// The verdict on `bytes` fed whole: a reply, more needed, or a protocol error.
+ReplyReader::Next verdict(std::string_view bytes) {
   ReplyReader reader;
-  ASSERT_TRUE(reader.feed(deep));
+  EXPECT_TRUE(reader.feed(bytes));
   Reply reply;
+  return reader.next(reply);
+}
+
+TEST(ReplyReader, NestingBeyondTheBoundIsAProtocolError) {
+  // Seven levels are enough for any reply Pier asks for; a server, or bytes in between, cannot
+  // make the reader recurse on.
+  auto nested = [](int levels) {
+    std::string deep;
+    for (int i = 0; i < levels; ++i)
+      deep += "*1\r\n";
+    return deep + ":1\r\n";
+  };
+  EXPECT_EQ(verdict(nested(7)), ReplyReader::Next::Reply);
+  EXPECT_EQ(verdict(nested(8)), ReplyReader::Next::ProtocolError);
+}
+
+TEST(ReplyReader, HeadersClaimingTooMuchAreProtocolErrors) {
+  // Found by the fuzzer with hiredis's reader, which allocated a claimed array's whole element
+  // table (here 7 GB) before any element arrived.
+  EXPECT_EQ(verdict("*888888881\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("*1048577\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("$536870913\r\n"), ReplyReader::Next::ProtocolError);
+  // Within the bounds, a header alone waits for its elements and holds nothing for them.
+  EXPECT_EQ(verdict("*1048576\r\n:1\r\n"), ReplyReader::Next::NeedMore);
+  EXPECT_EQ(verdict("$536870912\r\nabc"), ReplyReader::Next::NeedMore);
+  EXPECT_EQ(verdict("*-2\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("$-2\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("*-1\r\n"), ReplyReader::Next::Reply);  // a nil array
+}
+
+TEST(ReplyReader, LinesAreStrict) {
+  EXPECT_EQ(verdict("+OK\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("+O\rK\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("+OK\r"), ReplyReader::Next::NeedMore);
+  EXPECT_EQ(verdict(":\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict(":+1\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict(":1x\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict(":9223372036854775807\r\n"), ReplyReader::Next::Reply);
+  EXPECT_EQ(verdict(":9223372036854775808\r\n"), ReplyReader::Next::ProtocolError);
+  EXPECT_EQ(verdict("$3\r\nabcd\r\n"), ReplyReader::Next::ProtocolError);  // no CRLF after 3
+  EXPECT_EQ(verdict("$3\r\nabc\rx"), ReplyReader::Next::ProtocolError);
+  // A line that cannot end within 64 KiB is refused before it ends.
+  EXPECT_EQ(verdict("+" + std::string(64 * 1024, 'a')), ReplyReader::Next::NeedMore);
+  EXPECT_EQ(verdict("+" + std::string(64 * 1024 + 1, 'a')), ReplyReader::Next::ProtocolError);
+}
+
+TEST(ReplyReader, NothingAfterAnErrorIsRead) {
+  ReplyReader reader;
+  ASSERT_TRUE(reader.feed(":1\r\n?\r\n:2\r\n"));
+  Reply reply;
+  ASSERT_EQ(reader.next(reply), ReplyReader::Next::Reply);
+  EXPECT_EQ(reply.integer, 1);
+  EXPECT_EQ(reader.next(reply), ReplyReader::Next::ProtocolError);
   EXPECT_EQ(reader.next(reply), ReplyReader::Next::ProtocolError);
 }
 
