@@ -26,7 +26,11 @@ class AdminServer {
   AdminServer(proxy::Server& server, const proxy::AdminOptions& options);
   ~AdminServer();
 
-  // Binds (throws std::system_error naming the address) and starts the admin thread.
+  // Binds and listens (throws std::system_error naming the address). Done before the proxy's
+  // listeners open, so that once Pier accepts traffic its admin API accepts too (connections
+  // wait in the backlog until start()).
+  void listen();
+  // Starts the admin thread.
   void start();
   void stop();
 
@@ -40,6 +44,9 @@ class AdminServer {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  // False when the client is gone.
+  static asio::awaitable<bool> write_reply(asio::ip::tcp::socket& socket, const Reply& reply,
+                                           bool head_only, bool close);
   asio::awaitable<void> sample_loop();
   Reply handle(const http::RequestHead& request, std::string_view body);
   Reply purge(std::string_view query);

@@ -8,7 +8,7 @@
 #include <asio/write.hpp>
 
 #include "cache/policy.h"
-#include "http/chunked.h"
+#include "http/body_framer.h"
 #include "http/head_scanner.h"
 #include "http/request_parser.h"
 #include "http/response_parser.h"
@@ -103,42 +103,22 @@ class Refresh {
     }
   }
 
+  // The whole body into `body`, decoded; false when it is not stored (too large, malformed,
+  // truncated, or followed by bytes of nothing the refresh asked for).
   asio::awaitable<bool> read_body(std::size_t head_size, std::string& body) {
     const std::size_t limit = job_.cache->options.max_object;
+    http::BodyFramer framer;
+    framer.start(response_, http::BodyFramer::ChunkedOutput::DataOnly);
+    if (framer.remaining() > limit) co_return false;
     std::size_t pos = head_size;
-    http::ChunkedDecoder chunked;
     for (;;) {
-      std::string_view pending = std::string_view(buf_).substr(pos);
-      switch (response_.framing) {
-        case http::Framing::None:
-          co_return pending.empty();
-        case http::Framing::ContentLength:
-          if (response_.content_length > limit) co_return false;
-          if (pending.size() >= response_.content_length) {
-            body.assign(pending.substr(0, response_.content_length));
-            co_return pending.size() == response_.content_length;
-          }
-          break;
-        case http::Framing::Chunked:
-          while (!pending.empty() && !chunked.done() && !chunked.failed()) {
-            auto step = chunked.next(pending);
-            if (chunked.need_more(step)) break;  // a trailer line not yet whole
-            body.append(step.data);
-            pending.remove_prefix(step.consumed);
-            pos += step.consumed;
-          }
-          if (chunked.failed() || body.size() > limit) co_return false;
-          if (chunked.done()) co_return pending.empty();
-          break;
-        case http::Framing::UntilClose:
-          if (pending.size() > limit) co_return false;
-          break;
-      }
-      if (!co_await read_more()) {
-        if (response_.framing != http::Framing::UntilClose) co_return false;
-        body.assign(std::string_view(buf_).substr(pos));
-        co_return true;  // the end of a close-delimited body; the connection is not reused
-      }
+      http::BodyFramer::Taken taken = framer.take(std::string_view(buf_).substr(pos), body);
+      body.append(taken.data);
+      pos += taken.used;
+      if (framer.failed() || body.size() > limit) co_return false;
+      if (framer.done()) co_return pos == buf_.size();
+      // At the end of a close-delimited body the connection is not reused (keep_alive is off).
+      if (!co_await read_more()) co_return framer.end_of_input();
     }
   }
 

@@ -272,30 +272,19 @@ void Session::measure_buffered_body() {
   body_fully_sent_ = false;
   sent_continue_ = false;
   body_malformed_ = false;
-  chunked_.reset(http::ChunkedReframer::Output::Chunked);
-  switch (request_.framing) {
-    case http::Framing::None:
-    case http::Framing::UntilClose:
-      return;
-    case http::Framing::ContentLength:
-      body_complete_in_buffer_ = in_.size() >= request_.content_length;
-      if (body_complete_in_buffer_) body_buffered_ = request_.content_length;
-      return;
-    case http::Framing::Chunked: {
-      // A chunked body complete in the buffer is re-encoded once, right behind the head: every
-      // attempt sends the two together. A longer one is re-encoded as it streams.
-      std::size_t head_size = upstream_head_.size();
-      http::ChunkedReframer probe;
-      std::size_t used = probe.reframe(in_.readable(), upstream_head_);
-      body_complete_in_buffer_ = probe.done();
-      body_malformed_ = probe.failed();
-      if (probe.done()) {
-        body_buffered_ = used;
-      } else {
-        upstream_head_.resize(head_size);
-      }
-      return;
-    }
+  // A chunked body complete in the buffer is re-encoded once, right behind the head: every
+  // attempt sends the two together. A complete Content-Length body is sent as it is; a longer
+  // body of either kind is streamed (stream_request_body).
+  std::size_t head_size = upstream_head_.size();
+  http::BodyFramer probe;
+  probe.start(request_);
+  http::BodyFramer::Taken taken = probe.take(in_.readable(), upstream_head_);
+  body_complete_in_buffer_ = probe.done();
+  body_malformed_ = probe.failed();
+  if (probe.done()) {
+    body_buffered_ = taken.used;
+  } else {
+    upstream_head_.resize(head_size);
   }
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/cidr.h"
-#include "http/chunked_reframe.h"
+#include "http/body_framer.h"
 #include "http/head_scanner.h"
 #include "http/message.h"
 #include "http/status.h"
@@ -84,6 +84,7 @@ class Session {
   asio::awaitable<std::optional<AttemptFailure>> read_response_head(bool& got_bytes);
   asio::awaitable<Next> relay_response(upstream::ConnectionPool& pool);
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
+  asio::awaitable<std::optional<bool>> splice_response_body(bool& upstream_clean);
   // Large bodies moved with splice(2) (session_relay.cc).
   // Unsupported: nothing moved, and splice(2) cannot be used here: copy instead.
   enum class SpliceEnd {
@@ -163,9 +164,9 @@ class Session {
   std::string& upstream_head_;
   std::string& out_;
   std::string& body_out_;
-  http::ChunkedReframer chunked_;  // the chunked body in flight, either way
-  CacheFlow cache_;                // its strings live in scratch_
-  std::string& response_extras_;   // these five live in scratch_ too
+  http::BodyFramer body_;         // the body in flight, either way
+  CacheFlow cache_;               // its strings live in scratch_
+  std::string& response_extras_;  // these five live in scratch_ too
   std::string& request_fields_;
   std::string& rate_key_;
   std::string& log_line_;

@@ -46,47 +46,38 @@ asio::awaitable<Session::BodySend> Session::send_request() {
 asio::awaitable<Session::BodySend> Session::stream_request_body() {
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
   std::uint64_t max_body = runtime_.options.http.max_body;
-  bool chunked = request_.framing == http::Framing::Chunked;
-  std::uint64_t remaining = request_.content_length;
   if (request_.expect_continue && in_.empty() && !sent_continue_) {
     sent_continue_ = true;
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await asio::async_write(client_, asio::buffer(kContinue), kNoThrow);
     if (ec) co_return BodySend::ClientGone;
   }
+  body_.start(request_);  // nothing of the body has left the buffer yet
   for (;;) {
     // Forward what the buffer holds of the body: a length-framed one as it is, a chunked one
     // re-encoded from what was parsed.
-    std::string_view pending = in_.readable();
-    std::size_t take = 0;
-    std::string_view send;
-    if (chunked) {
-      body_out_.clear();
-      take = chunked_.reframe(pending, body_out_);
-      if (chunked_.failed()) co_return BodySend::BadBody;
-      if (chunked_.data_bytes() > max_body) co_return BodySend::TooLarge;
-      send = body_out_;
-    } else {
-      take = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
-      remaining -= take;
-      send = pending.substr(0, take);
-    }
-    if (take > 0) body_streamed_ = true;
+    body_out_.clear();
+    http::BodyFramer::Taken taken = body_.take(in_.readable(), body_out_);
+    if (body_.failed()) co_return BodySend::BadBody;
+    if (body_.data_bytes() > max_body) co_return BodySend::TooLarge;
+    std::string_view send = body_.reencodes() ? std::string_view(body_out_) : taken.data;
+    if (taken.used > 0) body_streamed_ = true;
     if (!send.empty()) {
       arm(Phase::Body, options.timeouts.idle);
       auto [ec, n] = co_await asio::async_write(conn_->socket, asio::buffer(send), kNoThrow);
       if (timed_out_) co_return BodySend::Timeout;
       if (ec) co_return BodySend::UpstreamFailed;
     }
-    trace_.bytes_in += take;
-    in_.consume(take);
-    if (chunked ? chunked_.done() : remaining == 0) {
+    trace_.bytes_in += taken.used;
+    in_.consume(taken.used);
+    if (body_.done()) {
       body_fully_sent_ = true;
       co_return BodySend::Sent;
     }
-    if (!chunked && in_.empty()) {
-      if (std::optional<net::Pipe> pipe = pipe_for_splice(remaining)) {
-        std::optional<BodySend> spliced = co_await splice_request_body(std::move(*pipe), remaining);
+    if (body_.remaining() > 0 && in_.empty()) {
+      if (std::optional<net::Pipe> pipe = pipe_for_splice(body_.remaining())) {
+        std::optional<BodySend> spliced =
+            co_await splice_request_body(std::move(*pipe), body_.remaining());
         if (spliced) co_return *spliced;  // else no byte moved: copy instead
       }
     }
@@ -234,100 +225,80 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
 asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
                                                    bool& upstream_clean) {
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
-  http::Framing framing = response_.framing;
-  std::uint64_t remaining = response_.content_length;
   bool& head_sent = response_head_sent_;
   head_sent = false;
   upstream_broke_ = false;
-  if (framing == http::Framing::Chunked) {
-    chunked_.reset(plan.dechunk ? http::ChunkedReframer::Output::DataOnly
-                                : http::ChunkedReframer::Output::Chunked);
-  }
+  body_.start(response_, plan.dechunk ? http::BodyFramer::ChunkedOutput::DataOnly
+                                      : http::BodyFramer::ChunkedOutput::Chunked);
   for (;;) {
-    // Select the part of up_ that belongs to this body (and, de-chunking, only its data).
-    std::string_view pending = up_.readable();
-    std::string_view send = {};  // sent after out_'s head, or after nothing once that is out
-    std::size_t used = 0;
-    bool finished = false;
-    bool reframed = false;  // out_ holds what to send (the head first, if not yet sent)
-    switch (framing) {
-      case http::Framing::None:
-        finished = true;
-        break;
-      case http::Framing::ContentLength:
-        used = static_cast<std::size_t>(std::min<std::uint64_t>(pending.size(), remaining));
-        send = pending.substr(0, used);
-        capture_body(send);
-        remaining -= used;
-        finished = remaining == 0;
-        break;
-      case http::Framing::Chunked:
-        // Re-encoded (or de-chunked) from what was parsed, into out_ behind the head.
-        if (head_sent) out_.clear();
-        used = chunked_.reframe(pending, out_, [this](std::string_view d) { capture_body(d); });
-        reframed = true;
-        if (chunked_.failed()) {
-          upstream_broke_ = true;
-          co_return false;
-        }
-        finished = chunked_.done();
-        break;
-      case http::Framing::UntilClose:
-        used = pending.size();
-        send = pending;
-        capture_body(send);
-        break;
+    // The part of up_ that belongs to this body: a length- or close-delimited one sent as it is
+    // after out_'s head (or after nothing once that is out), a chunked one re-encoded (or
+    // de-chunked) from what was parsed into out_ behind the head.
+    if (head_sent && body_.reencodes()) out_.clear();
+    http::BodyFramer::Taken taken =
+        body_.take(up_.readable(), out_, [this](std::string_view d) { capture_body(d); });
+    if (body_.failed()) {
+      upstream_broke_ = true;
+      co_return false;
     }
+    bool finished = body_.done();
     // A stored response is in the cache (Redis included) before its last byte reaches the
     // client: whoever asks next, through any Pier of the fleet, finds it.
     if (finished && cache_.capture) co_await finish_capture(true);
-    std::string_view first = reframed || !head_sent ? std::string_view(out_) : std::string_view();
-    if (!head_sent || !first.empty() || !send.empty()) {
-      std::array<asio::const_buffer, 2> buffers{asio::buffer(first), asio::buffer(send)};
+    std::string_view first =
+        body_.reencodes() || !head_sent ? std::string_view(out_) : std::string_view();
+    if (!head_sent || !first.empty() || !taken.data.empty()) {
+      std::array<asio::const_buffer, 2> buffers{asio::buffer(first), asio::buffer(taken.data)};
       head_sent = true;
       arm(Phase::Body, options.timeouts.idle);
       auto [ec, n] = co_await asio::async_write(client_, buffers, kNoThrow);
       trace_.bytes_out += n;
       if (ec || timed_out_) co_return false;
     }
-    up_.consume(used);
+    up_.consume(taken.used);
     if (finished) {
       upstream_clean = up_.empty();  // bytes after the body: the upstream is out of step
       co_return true;
     }
     // What is left is the start of a trailer line that must arrive whole: read behind it.
     if (!up_.empty()) up_.compact();
-    if (framing == http::Framing::ContentLength) {
-      if (std::optional<net::Pipe> pipe = pipe_for_splice(remaining)) {
-        up_.release();  // empty, and not needed while the kernel moves the rest
-        std::uint64_t moved = 0;
-        SpliceEnd end = co_await splice_between(conn_->socket, client_, std::move(*pipe), remaining,
-                                                options.timeouts.idle, moved);
-        trace_.bytes_out += moved;
-        ctx_.metrics.bytes_out_spliced.add(moved);
-        upstream_broke_ = end == SpliceEnd::SourceFailed || end == SpliceEnd::SourceTimedOut;
-        if (end != SpliceEnd::Unsupported) {
-          // Bytes beyond the Content-Length would be taken for the next response: not reusable.
-          upstream_clean =
-              end == SpliceEnd::Done && !net::has_pending_input(conn_->socket.native_handle());
-          co_return end == SpliceEnd::Done;
-        }
-        up_.ensure_block();  // no byte moved: copy instead
-      }
+    if (std::optional<bool> spliced = co_await splice_response_body(upstream_clean)) {
+      co_return *spliced;
     }
     arm(Phase::Body, options.timeouts.idle);
     auto [ec, n] = co_await conn_->socket.async_read_some(
         asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
     if (ec || timed_out_) {
       // End of a close-delimited body is the normal end; anything else is a truncation.
-      if (framing == http::Framing::UntilClose && ec == asio::error::eof && !timed_out_) {
-        co_return true;
-      }
+      if (ec == asio::error::eof && !timed_out_ && body_.end_of_input()) co_return true;
       upstream_broke_ = !total_timed_out_;
       co_return false;
     }
     up_.commit(n);
   }
+}
+
+// The rest of a large Content-Length response body, upstream -> pipe -> client. nullopt: not
+// spliced (too small, being stored, or splice(2) does not work here), so it is copied.
+asio::awaitable<std::optional<bool>> Session::splice_response_body(bool& upstream_clean) {
+  std::uint64_t remaining = body_.remaining();
+  std::optional<net::Pipe> pipe = remaining > 0 ? pipe_for_splice(remaining) : std::nullopt;
+  if (!pipe) co_return std::nullopt;
+  up_.release();  // empty, and not needed while the kernel moves the rest
+  std::uint64_t moved = 0;
+  SpliceEnd end = co_await splice_between(conn_->socket, client_, std::move(*pipe), remaining,
+                                          conn_->backend->cluster().options().timeouts.idle, moved);
+  trace_.bytes_out += moved;
+  ctx_.metrics.bytes_out_spliced.add(moved);
+  upstream_broke_ = end == SpliceEnd::SourceFailed || end == SpliceEnd::SourceTimedOut;
+  if (end == SpliceEnd::Unsupported) {
+    up_.ensure_block();  // no byte moved: copy instead
+    co_return std::nullopt;
+  }
+  body_.skipped(moved);
+  // Bytes beyond the Content-Length would be taken for the next response: not reusable.
+  upstream_clean = end == SpliceEnd::Done && !net::has_pending_input(conn_->socket.native_handle());
+  co_return end == SpliceEnd::Done;
 }
 
 // Splicing pays from about one block on: below that, its extra syscalls cost more than the copy.
