@@ -75,6 +75,21 @@ int serve(const std::string& path) {
   g_server = new pier::proxy::Server(runtime);
   pier::telemetry::AccessLog*& access_log = g_access_log;
   pier::admin::AdminServer*& admin = g_admin;
+  if (options.admin.enabled) {
+    admin = new pier::admin::AdminServer(*g_server, options.admin);
+    try {
+      admin->listen();
+    } catch (const std::system_error& e) {
+      if (options.admin.configured) {
+        spdlog::error("cannot start: {}", e.what());
+        return 1;
+      }
+      // The default address taken (another Pier on this host): serve without the admin API.
+      spdlog::warn("{}; running without the admin listener (set admin.address)", e.what());
+      delete admin;  // it never ran: nothing refers to it
+      admin = nullptr;
+    }
+  }
   try {
     if (options.access_log) {
       access_log = new pier::telemetry::AccessLog(options.access_log->path,
@@ -90,22 +105,7 @@ int serve(const std::string& path) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  if (options.admin.enabled) {
-    admin = new pier::admin::AdminServer(*g_server, options.admin);
-    try {
-      admin->start();
-    } catch (const std::system_error& e) {
-      if (options.admin.configured) {
-        spdlog::error("cannot start: {}", e.what());
-        g_server->stop();
-        return 1;
-      }
-      // The default address taken (another Pier on this host): serve without the admin API.
-      spdlog::warn("{}; running without the admin listener (set admin.address)", e.what());
-      delete admin;  // it never ran: nothing refers to it
-      admin = nullptr;
-    }
-  }
+  if (admin != nullptr) admin->start();
   spdlog::info("pier {} started with {}", PIER_VERSION, path);
 
   // SIGUSR1: reopen the access log file (logrotate's postrotate).

@@ -142,9 +142,12 @@ class AdminTest(PierTestCase):
         self.assertEqual(status['version'], '0.1.0')
         self.assertEqual(status['routes'][0]['cache'], 'c')
         self.assertEqual(status['routes'][0]['rate_limits'], ['rl'])
-        cache = self.admin_json('/api/cache')['caches'][0]
-        self.assertEqual((cache['name'], cache['hits'], cache['misses'], cache['entries']),
-                         ('c', 1, 1, 1))
+        # A request is counted once its response is written: the client may read it first.
+        def cache_counts():
+            cache = self.admin_json('/api/cache')['caches'][0]
+            return (cache['name'], cache['hits'], cache['misses'], cache['entries'])
+        wait_for(lambda: cache_counts() == ('c', 1, 1, 1), 5,
+                 message='one hit, one miss, one entry in /api/cache')
         limits = self.admin_json('/api/ratelimits')['rate_limits'][0]
         self.assertEqual((limits['name'], limits['allowed'], limits['limited']), ('rl', 2, 0))
         wait_for(lambda: self.admin_json('/api/series')['points'], 5, message='a series point')
