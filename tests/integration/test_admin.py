@@ -8,8 +8,8 @@ import subprocess
 import unittest
 import urllib.parse
 
-from harness import (HOST, PierTestCase, ManagedProcess, free_port, http_request, make_config,
-                     run_pier, to_yaml, upstream, wait_for)
+from harness import (HOST, Conn, PierTestCase, ManagedProcess, free_port, http_request,
+                     make_config, run_pier, to_yaml, upstream, wait_for)
 
 PROMETHEUS = shutil.which('prometheus')
 PROMTOOL = shutil.which('promtool')
@@ -184,6 +184,29 @@ class AdminTest(PierTestCase):
         self.assertEqual(self.get(fresh).header('Cache-Status'), 'pier; fwd=miss; stored')
         # GETs stay open on loopback.
         self.assertStatus(self.admin('GET', '/metrics'), 200)
+
+    def test_request_bodies_are_framed_like_the_proxy_frames_them(self):
+        # Chunked or Content-Length, a body is read to its end and the next request on the
+        # connection is answered; a broken chunked body gets 400, an oversized one 413.
+        self.start_pier(self.cached_config())
+        with Conn(self.pier.admin_port) as c:
+            c.send(b'POST /api/cache/purge?prefix=http HTTP/1.1\r\nHost: a\r\n'
+                   b'Transfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nX-T: 1\r\n\r\n'
+                   b'POST /api/cache/purge?prefix=http HTTP/1.1\r\nHost: a\r\n'
+                   b'Content-Length: 2\r\n\r\nok'
+                   b'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n')
+            self.assertStatus(c.read_response(), 401)  # no token configured: POSTs refused
+            self.assertStatus(c.read_response(), 401)
+            self.assertEqual(c.read_response().body, b'ok\n')
+        with Conn(self.pier.admin_port) as c:
+            c.send(b'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
+            self.assertStatus(c.read_response(), 400)
+        with Conn(self.pier.admin_port) as c:
+            # One byte over the admin API's 4 KiB, and nothing after it: nothing is left unread
+            # when Pier closes (unread bytes would turn its close into a reset).
+            c.send(b'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+                   b'1001\r\n' + b'a' * 0x1001)
+            self.assertStatus(c.read_response(), 413)
 
     def test_post_without_a_configured_token_is_refused(self):
         self.start_pier(self.cached_config())
