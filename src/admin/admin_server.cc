@@ -13,6 +13,7 @@
 #include "base/strings.h"
 #include "http/body_framer.h"
 #include "http/head_scanner.h"
+#include "http/head_writer.h"
 #include "http/request_parser.h"
 #include "http/status.h"
 #include "net/io.h"
@@ -233,13 +234,14 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
 asio::awaitable<bool> AdminServer::write_reply(tcp::socket& socket, const Reply& reply,
                                                bool head_only, bool close) {
   std::string out;
-  out.append("HTTP/1.1 ").append(std::to_string(reply.status)).append(" ");
-  out.append(http::reason_phrase(reply.status)).append("\r\n");
-  out.append("Content-Type: ").append(reply.content_type).append("\r\n");
-  out.append("Content-Length: ").append(std::to_string(reply.body.size())).append("\r\n");
-  out.append("Cache-Control: no-store\r\n").append(reply.extra);
-  if (close) out.append("Connection: close\r\n");
-  out.append("\r\n");
+  http::HeadWriter(out)
+      .status_line(reply.status, http::reason_phrase(reply.status))
+      .field("Content-Type", reply.content_type)
+      .content_length(reply.body.size())
+      .field("Cache-Control", "no-store")
+      .lines(reply.extra)
+      .connection(close ? http::ConnectionField::Close : http::ConnectionField::None)
+      .end();
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(out), asio::buffer(head_only ? std::string_view() : reply.body)};
   auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/head_writer.h"
+
 namespace pier::app {
 namespace {
 
@@ -17,12 +19,22 @@ asio::ip::tcp::endpoint reachable(const asio::ip::tcp::endpoint& bound) {
   return {asio::ip::address_v4::loopback(), bound.port()};
 }
 
+std::string healthz_request() {
+  std::string request;
+  http::HeadWriter(request)
+      .request_line("GET", "/healthz")
+      .field("Host", "pier")
+      .connection(http::ConnectionField::Close)
+      .end();
+  return request;
+}
+
 // One request on a fresh connection; the reply is read until the server closes it (the request
 // says Connection: close), which is how the status line is known to be complete.
 struct Probe {
   asio::io_context io;
   asio::ip::tcp::socket socket{io};
-  std::string request = "GET /healthz HTTP/1.1\r\nHost: pier\r\nConnection: close\r\n\r\n";
+  std::string request = healthz_request();
   std::string reply;
   std::array<char, 512> chunk{};
   std::string error;

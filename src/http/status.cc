@@ -1,6 +1,7 @@
 #include "http/status.h"
 
-#include <charconv>
+#include "base/strings.h"
+#include "http/head_writer.h"
 
 namespace pier::http {
 
@@ -53,27 +54,18 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-namespace {
-
-void append_number(std::string& out, std::size_t n) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
-  out.append(digits, end);
-}
-
-}  // namespace
-
 void append_error_response(std::string& out, int status, std::string_view detail, Close close,
                            std::string_view via) {
   std::string_view reason = reason_phrase(status);
   std::size_t body_size = 3 + 1 + reason.size() + (detail.empty() ? 0 : 2 + detail.size()) + 1;
-  out.append("HTTP/1.1 ");
-  append_number(out, static_cast<std::size_t>(status));
-  out.append(" ").append(reason).append("\r\nContent-Type: text/plain\r\nContent-Length: ");
-  append_number(out, body_size);
-  if (!via.empty()) out.append("\r\nVia: 1.1 ").append(via);
-  out.append(close == Close::Yes ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n");
-  append_number(out, static_cast<std::size_t>(status));
+  HeadWriter(out)
+      .status_line(status, reason)
+      .field("Content-Type", "text/plain")
+      .content_length(body_size)
+      .via(1, via)
+      .connection(close == Close::Yes ? ConnectionField::Close : ConnectionField::None)
+      .end();
+  append_decimal(out, status);
   out.append(" ").append(reason);
   if (!detail.empty()) out.append(": ").append(detail);
   out.append("\n");

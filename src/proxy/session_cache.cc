@@ -8,11 +8,11 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
-#include <charconv>
 
 #include "base/strings.h"
 #include "cache/key.h"
 #include "cache/policy.h"
+#include "http/head_writer.h"
 #include "http/status.h"
 #include "proxy/background_refresh.h"
 #include "proxy/cache_storage.h"
@@ -219,39 +219,26 @@ asio::awaitable<Next> Session::serve_entry(const cache::Entry& entry) {
   bool send_body = !not_modified && request_.method != http::Method::Head;
   bool close = ctx_.draining || !request_.keep_alive;
   out_.clear();
-  out_.append("HTTP/1.1 ");
-  append_decimal(out_, status);
-  out_.append(" ").append(not_modified ? http::reason_phrase(304) : entry.reason).append("\r\n");
+  http::HeadWriter head(out_);
+  head.status_line(status, not_modified ? http::reason_phrase(304) : entry.reason);
   for (const cache::StoredField& f : entry.headers) {
     if (not_modified && !sent_with_304(f.name)) continue;
     if (iequals(f.name, "x-request-id")) continue;  // the id of the request that stored it
-    out_.append(f.name).append(": ").append(f.value).append("\r\n");
+    head.field(f.name, f.value);
   }
-  out_.append("Age: ");
-  append_decimal(out_, age);
-  out_.append("\r\n");
+  head.field("Age", static_cast<std::uint64_t>(std::max<std::int64_t>(age, 0)));
   if (cache_.status == "hit" || cache_.status.starts_with("hit;")) {
     cache_.status.append("; ttl=");
-    char ttl[24];
-    auto [end, ec] = std::to_chars(ttl, ttl + sizeof ttl, entry.lifetime - age);
-    cache_.status.append(ttl, end);
+    append_decimal(cache_.status, entry.lifetime - age);
   }
-  std::string_view via = runtime_.options.http.via;
-  if (!via.empty()) {
-    out_.append("Via: 1.").append(request_.version_minor == 0 ? "0 " : "1 ").append(via);
-    out_.append("\r\n");
-  }
-  if (has_body(status)) {
-    out_.append("Content-Length: ");
-    append_decimal(out_, static_cast<std::int64_t>(entry.body.size()));
-    out_.append("\r\n");
-  }
+  head.via(request_.version_minor, runtime_.options.http.via);
+  if (has_body(status)) head.content_length(entry.body.size());
   if (close) {
-    out_.append("Connection: close\r\n");
+    head.connection(http::ConnectionField::Close);
   } else if (request_.version_minor == 0) {
-    out_.append("Connection: keep-alive\r\n");
+    head.connection(http::ConnectionField::KeepAlive);
   }
-  out_.append("\r\n");
+  head.end();
   add_response_fields(out_.size());
   std::string_view body = send_body ? std::string_view(entry.body) : std::string_view();
   trace_.status = status;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "http/head_scanner.h"
+#include "http/head_writer.h"
 #include "http/response_parser.h"
 
 namespace pier::upstream {
@@ -45,8 +46,13 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
 
   auto [connect_ec] = co_await socket.async_connect(backend.endpoint(), kNoThrow);
   if (connect_ec) co_return finish(false, "connect: " + connect_ec.message());
-  std::string request = "GET " + options.path + " HTTP/1.1\r\nHost: " + backend.name() +
-                        "\r\nUser-Agent: pier-health-check\r\nConnection: close\r\n\r\n";
+  std::string request;
+  http::HeadWriter(request)
+      .request_line("GET", options.path)
+      .field("Host", backend.name())
+      .field("User-Agent", "pier-health-check")
+      .connection(http::ConnectionField::Close)
+      .end();
   auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
   if (write_ec) co_return finish(false, "write: " + write_ec.message());
 
