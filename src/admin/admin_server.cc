@@ -141,28 +141,28 @@ asio::awaitable<void> AdminServer::accept_loop() {
     auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    asio::co_spawn(io_, serve(net::Stream(std::move(socket))), asio::detached);
   }
 }
 
 namespace {
 
 // Appends what one read gives; false when the client is gone.
-asio::awaitable<bool> read_some(tcp::socket& socket, std::string& in) {
+asio::awaitable<bool> read_some(net::Stream& stream, std::string& in) {
   char chunk[4096];
-  auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), kNoThrow);
+  auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk), kNoThrow);
   if (ec) co_return false;
   in.append(chunk, n);
   co_return true;
 }
 
 // Reads until `in` holds a whole head (or what cannot become one); nullopt: the client is gone.
-asio::awaitable<std::optional<http::ScanStatus>> read_head(tcp::socket& socket,
+asio::awaitable<std::optional<http::ScanStatus>> read_head(net::Stream& stream,
                                                            http::HeadScanner& scanner,
                                                            std::string& in) {
   http::ScanStatus scan = http::ScanStatus::Incomplete;
   while ((scan = scanner.scan(in)) == http::ScanStatus::Incomplete) {
-    if (!co_await read_some(socket, in)) co_return std::nullopt;
+    if (!co_await read_some(stream, in)) co_return std::nullopt;
   }
   co_return scan;
 }
@@ -171,7 +171,7 @@ enum class BodyRead { Complete, TooLarge, Malformed, Gone };
 
 // The body behind the head that ends at `pos`, decoded into `body` (Content-Length or chunked,
 // at most kMaxBody); `pos` moves past it. Reading may move `in`, and the head's views with it.
-asio::awaitable<BodyRead> read_body(tcp::socket& socket, const http::RequestHead& request,
+asio::awaitable<BodyRead> read_body(net::Stream& stream, const http::RequestHead& request,
                                     std::string& in, std::size_t& pos, std::string& body) {
   http::BodyFramer framer;
   framer.start(request, http::BodyFramer::ChunkedOutput::DataOnly);
@@ -183,14 +183,14 @@ asio::awaitable<BodyRead> read_body(tcp::socket& socket, const http::RequestHead
     if (framer.failed()) co_return BodyRead::Malformed;
     if (body.size() > kMaxBody) co_return BodyRead::TooLarge;
     if (framer.done()) co_return BodyRead::Complete;
-    if (!co_await read_some(socket, in)) co_return BodyRead::Gone;
+    if (!co_await read_some(stream, in)) co_return BodyRead::Gone;
   }
 }
 
 }  // namespace
 
 // HTTP/1.1 with keep-alive, one request at a time; request bodies small.
-asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
+asio::awaitable<void> AdminServer::serve(net::Stream stream) {
   static const Reply kBadRequest{400, "text/plain", "400 Bad Request\n", ""};
   static const Reply kTooLarge{413, "text/plain", "413 Payload Too Large\n", ""};
   std::string in;
@@ -198,40 +198,40 @@ asio::awaitable<void> AdminServer::serve(tcp::socket socket) {
   http::RequestHead request;
   for (;;) {
     http::HeadScanner scanner(kMaxHead, kMaxHead);
-    std::optional<http::ScanStatus> scan = co_await read_head(socket, scanner, in);
+    std::optional<http::ScanStatus> scan = co_await read_head(stream, scanner, in);
     if (!scan) co_return;
     auto parse = [&] {
       return http::parse_request_head(std::string_view(in).substr(0, scanner.head_size()), {100},
                                       request);
     };
     if (*scan != http::ScanStatus::Complete || parse()) {
-      co_await write_reply(socket, kBadRequest, false, true);
+      co_await write_reply(stream, kBadRequest, false, true);
       co_return;
     }
     std::size_t pos = scanner.head_size();
     body.clear();
-    switch (co_await read_body(socket, request, in, pos, body)) {
+    switch (co_await read_body(stream, request, in, pos, body)) {
       case BodyRead::Gone:
         co_return;
       case BodyRead::TooLarge:
-        co_await write_reply(socket, kTooLarge, false, true);
+        co_await write_reply(stream, kTooLarge, false, true);
         co_return;
       case BodyRead::Malformed:
-        co_await write_reply(socket, kBadRequest, false, true);
+        co_await write_reply(stream, kBadRequest, false, true);
         co_return;
       case BodyRead::Complete:
         break;
     }
     parse();  // again: reading the body may have moved `in`
     bool close = !request.keep_alive;
-    bool sent = co_await write_reply(socket, handle(request, body),
+    bool sent = co_await write_reply(stream, handle(request, body),
                                      request.method == http::Method::Head, close);
     if (!sent || close) co_return;
     in.erase(0, pos);
   }
 }
 
-asio::awaitable<bool> AdminServer::write_reply(tcp::socket& socket, const Reply& reply,
+asio::awaitable<bool> AdminServer::write_reply(net::Stream& stream, const Reply& reply,
                                                bool head_only, bool close) {
   std::string out;
   http::HeadWriter(out)
@@ -244,7 +244,7 @@ asio::awaitable<bool> AdminServer::write_reply(tcp::socket& socket, const Reply&
       .end();
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(out), asio::buffer(head_only ? std::string_view() : reply.body)};
-  auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(stream, buffers, kNoThrow);
   co_return !ec;
 }
 

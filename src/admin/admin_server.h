@@ -16,6 +16,7 @@
 
 #include "admin/stats.h"
 #include "http/message.h"
+#include "net/stream.h"
 #include "proxy/options.h"
 #include "proxy/server.h"
 
@@ -43,10 +44,10 @@ class AdminServer {
   };
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+  asio::awaitable<void> serve(net::Stream stream);
   // False when the client is gone.
-  static asio::awaitable<bool> write_reply(asio::ip::tcp::socket& socket, const Reply& reply,
-                                           bool head_only, bool close);
+  static asio::awaitable<bool> write_reply(net::Stream& stream, const Reply& reply, bool head_only,
+                                           bool close);
   asio::awaitable<void> sample_loop();
   Reply handle(const http::RequestHead& request, std::string_view body);
   Reply purge(std::string_view query);

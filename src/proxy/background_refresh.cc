@@ -30,7 +30,7 @@ class Refresh {
   asio::awaitable<cache::EntryPtr> run() {
     if (!co_await connect()) co_return nullptr;
     auto [wec, wn] =
-        co_await asio::async_write(conn_->socket, asio::buffer(job_.upstream_head), kNoThrow);
+        co_await asio::async_write(conn_->stream, asio::buffer(job_.upstream_head), kNoThrow);
     if (wec || !co_await read_head()) co_return nullptr;
     std::string_view head = std::string_view(buf_).substr(0, scanner_.head_size());
     http::RequestHead request;
@@ -74,22 +74,21 @@ class Refresh {
     if (fresh) conn_ = pool_.reserve_new();
     if (!conn_) co_return false;
     // One limit for the whole refresh: nobody waits for it, it must simply not linger.
-    timer_.emplace(conn_->socket.get_executor());
+    timer_.emplace(conn_->stream.get_executor());
     timer_->expires_after(options.timeouts.connect + options.timeouts.response_header +
                           options.timeouts.idle);
-    timer_->async_wait([sock = &conn_->socket, armed = armed_](const std::error_code& ec) {
-      std::error_code ignored;
-      if (!ec && *armed) sock->cancel(ignored);
+    timer_->async_wait([stream = &conn_->stream, armed = armed_](const std::error_code& ec) {
+      if (!ec && *armed) stream->cancel();
     });
     request_time_ = wall_seconds();
     if (!fresh) co_return true;
-    auto [ec] = co_await conn_->socket.async_connect(pool_.backend().endpoint(), kNoThrow);
+    auto [ec] = co_await conn_->stream.async_connect(pool_.backend().endpoint(), kNoThrow);
     co_return !ec;
   }
 
   asio::awaitable<bool> read_more() {
     char chunk[16384];
-    auto [ec, n] = co_await conn_->socket.async_read_some(asio::buffer(chunk), kNoThrow);
+    auto [ec, n] = co_await conn_->stream.async_read_some(asio::buffer(chunk), kNoThrow);
     if (ec) co_return false;
     buf_.append(chunk, n);
     co_return true;

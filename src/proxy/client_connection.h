@@ -1,16 +1,17 @@
-// What of a client connection outlives a session: the socket and what is known of the peer.
+// What of a client connection outlives a session: its stream and what is known of the peer.
 // A session holds it while requests flow; a parked (cold idle) connection holds only this.
 #pragma once
 
-#include <asio/ip/tcp.hpp>
+#include <asio/ip/address.hpp>
 
 #include "base/cidr.h"
 #include "net/clock.h"
+#include "net/stream.h"
 
 namespace pier::proxy {
 
 struct ClientConnection {
-  asio::ip::tcp::socket socket;
+  net::Stream stream;
   Ip16 peer{};
   bool trusted = false;  // the peer is in trusted_proxies
   bool served_any =

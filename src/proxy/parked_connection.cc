@@ -31,23 +31,19 @@ class ParkedConnection {
   void wait() {
     // Held for as long as the connection stays idle: a block of its own size, not Asio's
     // recycled one (net/plain_allocator.h).
-    conn_.socket.async_wait(
-        asio::ip::tcp::socket::wait_read,
+    conn_.stream.async_wait(
+        net::Stream::Wait::Read,
         asio::bind_allocator(net::PlainAllocator<void>(),
                              [this](const std::error_code& ec) { on_readable(ec); }));
   }
 
  private:
-  static void close_now(void* self) {
-    std::error_code ignored;
-    static_cast<ParkedConnection*>(self)->conn_.socket.cancel(ignored);
-  }
+  static void close_now(void* self) { static_cast<ParkedConnection*>(self)->conn_.stream.cancel(); }
 
   void on_readable(const std::error_code& ec) {
     std::unique_ptr<ParkedConnection> self(this);
     if (ec || ctx_.draining) {
-      std::error_code ignored;
-      conn_.socket.close(ignored);
+      conn_.stream.close();
       return;
     }
     asio::co_spawn(ctx_.worker.io(), serve(ctx_, std::move(conn_)), asio::detached);

@@ -50,7 +50,7 @@ asio::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor,
     }
     bool trusted = ctx.runtime->options.trusted_proxies.contains(ip);
     ctx.metrics.connections.add();
-    ClientConnection conn{std::move(socket), ip, trusted, false, Clock::now()};
+    ClientConnection conn{net::Stream(std::move(socket)), ip, trusted, false, Clock::now()};
     asio::co_spawn(acceptor.get_executor(), serve(ctx, std::move(conn)), asio::detached);
   }
 }

@@ -19,7 +19,7 @@ Session::Session(WorkerContext& ctx, ClientConnection conn)
     : ctx_(ctx),
       runtime_(*ctx.runtime),
       client_conn_(std::move(conn)),
-      client_(client_conn_.socket),
+      client_(client_conn_.stream),
       scratch_(ctx.scratch.acquire()),
       in_(ctx.worker.buffers()),
       up_(ctx.worker.body_buffers()),
@@ -64,16 +64,14 @@ void Session::on_deadline(void* self) {
                                                 "upstream_response", "body"};
   spdlog::debug("client {}: {} timeout in phase {}", s->peer_text_,
                 s->total_timed_out_ ? "total" : "phase", kPhaseNames[static_cast<int>(s->phase_)]);
-  std::error_code ignored;
-  s->client_.cancel(ignored);
-  if (s->conn_) s->conn_->socket.cancel(ignored);
+  s->client_.cancel();
+  if (s->conn_) s->conn_->stream.cancel();
 }
 
 void Session::on_drain(void* self) {
   auto* s = static_cast<Session*>(self);
   if (!s->idle_) return;  // a request in progress finishes first, then the session closes
-  std::error_code ignored;
-  s->client_.cancel(ignored);
+  s->client_.cancel();
 }
 
 // Idle for a whole tick: stop holding a buffer and frames for this client (see
@@ -82,8 +80,7 @@ void Session::on_cool(void* self) {
   auto* s = static_cast<Session*>(self);
   if (!s->idle_) return;
   s->cooling_ = true;
-  std::error_code ignored;
-  s->client_.cancel(ignored);
+  s->client_.cancel();
 }
 
 void Session::arm(Phase phase, Duration timeout) {
@@ -108,10 +105,9 @@ asio::awaitable<Session::Ending> Session::run() {
   }
   disarm();
   if (ending == Ending::Close) {
-    std::error_code ignored;
-    client_.shutdown(tcp::socket::shutdown_send, ignored);
+    client_.shutdown_send();
     if (linger_) co_await linger();
-    client_.close(ignored);
+    client_.close();
   }
   co_return ending;
 }
@@ -502,7 +498,7 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
   conn_ = std::move(fresh);
   arm(Phase::Connect, options.timeouts.connect);
   auto connect_start = std::chrono::steady_clock::now();
-  auto [ec] = co_await conn_->socket.async_connect(pool.backend().endpoint(), kNoThrow);
+  auto [ec] = co_await conn_->stream.async_connect(pool.backend().endpoint(), kNoThrow);
   trace_.connect_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - connect_start)
                           .count();
@@ -526,8 +522,7 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
                              timeout ? "upstream connect timed out" : "upstream connect failed",
                              Reached::No};
   }
-  std::error_code ignored;
-  conn_->socket.set_option(tcp::no_delay(true), ignored);
+  conn_->stream.no_delay();
   co_return std::nullopt;
 }
 

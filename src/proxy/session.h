@@ -96,11 +96,10 @@ class Session {
     Unsupported
   };
   std::optional<net::Pipe> pipe_for_splice(std::uint64_t remaining);
-  asio::awaitable<SpliceEnd> splice_between(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
-                                            net::Pipe pipe, std::uint64_t bytes, Duration idle,
+  asio::awaitable<SpliceEnd> splice_between(net::Stream& from, net::Stream& to, net::Pipe pipe,
+                                            std::uint64_t bytes, Duration idle,
                                             std::uint64_t& moved);
-  asio::awaitable<bool> wait_for(asio::ip::tcp::socket& socket,
-                                 asio::ip::tcp::socket::wait_type what, Duration idle,
+  asio::awaitable<bool> wait_for(net::Stream& stream, net::Stream::Wait what, Duration idle,
                                  bool& progressed, std::uint64_t& since_yield);
   void disable_splice(const std::error_code& error);
   asio::awaitable<std::optional<BodySend>> splice_request_body(net::Pipe pipe,
@@ -151,8 +150,8 @@ class Session {
   WorkerContext& ctx_;
   const Runtime& runtime_;
   ClientConnection client_conn_;
-  asio::ip::tcp::socket& client_;  // client_conn_.socket
-  char peer_text_[48] = {};        // the peer's address as text, for X-Forwarded-For
+  net::Stream& client_;      // client_conn_.stream
+  char peer_text_[48] = {};  // the peer's address as text, for X-Forwarded-For
   std::unique_ptr<SessionScratch> scratch_;
 
   net::Buffer in_;  // bytes from the client

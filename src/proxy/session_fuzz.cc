@@ -229,7 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   tcp::socket client(io);
   tcp::socket accepted = connected_pair(h.front, client);
-  proxy::ClientConnection conn{std::move(accepted),
+  proxy::ClientConnection conn{net::Stream(std::move(accepted)),
                                proxy::to_ip16(client.local_endpoint().address()), false, false,
                                Clock::now()};
   asio::co_spawn(io, proxy::serve(*h.ctx, std::move(conn)), asio::detached);

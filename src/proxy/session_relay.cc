@@ -15,8 +15,6 @@
 
 namespace pier::proxy {
 
-using asio::ip::tcp;
-
 // Phase upstream_request: the head and a buffered body in one write; a larger body streamed.
 asio::awaitable<Session::BodySend> Session::send_request() {
   const upstream::ClusterOptions& options = conn_->backend->cluster().options();
@@ -29,7 +27,7 @@ asio::awaitable<Session::BodySend> Session::send_request() {
   std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
   trace_.bytes_in = request_scanner_.head_size() + (body_complete_in_buffer_ ? body_buffered_ : 0);
   auto sent_at = std::chrono::steady_clock::now();
-  auto [ec, n] = co_await asio::async_write(conn_->socket, buffers, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(conn_->stream, buffers, kNoThrow);
   request_sent_at_ = sent_at;
   if (n > 0) request_reached_ = true;
   if (timed_out_) co_return BodySend::Timeout;
@@ -64,7 +62,7 @@ asio::awaitable<Session::BodySend> Session::stream_request_body() {
     if (taken.used > 0) body_streamed_ = true;
     if (!send.empty()) {
       arm(Phase::Body, options.timeouts.idle);
-      auto [ec, n] = co_await asio::async_write(conn_->socket, asio::buffer(send), kNoThrow);
+      auto [ec, n] = co_await asio::async_write(conn_->stream, asio::buffer(send), kNoThrow);
       if (timed_out_) co_return BodySend::Timeout;
       if (ec) co_return BodySend::UpstreamFailed;
     }
@@ -101,7 +99,7 @@ Session::BodySend Session::client_stall_or_gone() const {
 asio::awaitable<std::optional<Session::BodySend>> Session::splice_request_body(
     net::Pipe pipe, std::uint64_t remaining) {
   std::uint64_t moved = 0;
-  SpliceEnd end = co_await splice_between(client_, conn_->socket, std::move(pipe), remaining,
+  SpliceEnd end = co_await splice_between(client_, conn_->stream, std::move(pipe), remaining,
                                           conn_->backend->cluster().options().timeouts.idle, moved);
   trace_.bytes_in += moved;
   ctx_.metrics.bytes_in_spliced.add(moved);
@@ -169,7 +167,7 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
     if (up_.write_space() == 0) {
       co_return AttemptFailure{Failure::Reset, 502, "response head too large", Reached::Yes};
     }
-    auto [ec, n] = co_await conn_->socket.async_read_some(
+    auto [ec, n] = co_await conn_->stream.async_read_some(
         asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
     if (timed_out_) {
       up_.release();
@@ -266,7 +264,7 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
       co_return *spliced;
     }
     arm(Phase::Body, options.timeouts.idle);
-    auto [ec, n] = co_await conn_->socket.async_read_some(
+    auto [ec, n] = co_await conn_->stream.async_read_some(
         asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
     if (ec || timed_out_) {
       // End of a close-delimited body is the normal end; anything else is a truncation.
@@ -286,7 +284,7 @@ asio::awaitable<std::optional<bool>> Session::splice_response_body(bool& upstrea
   if (!pipe) co_return std::nullopt;
   up_.release();  // empty, and not needed while the kernel moves the rest
   std::uint64_t moved = 0;
-  SpliceEnd end = co_await splice_between(conn_->socket, client_, std::move(*pipe), remaining,
+  SpliceEnd end = co_await splice_between(conn_->stream, client_, std::move(*pipe), remaining,
                                           conn_->backend->cluster().options().timeouts.idle, moved);
   trace_.bytes_out += moved;
   ctx_.metrics.bytes_out_spliced.add(moved);
@@ -297,14 +295,15 @@ asio::awaitable<std::optional<bool>> Session::splice_response_body(bool& upstrea
   }
   body_.skipped(moved);
   // Bytes beyond the Content-Length would be taken for the next response: not reusable.
-  upstream_clean = end == SpliceEnd::Done && !net::has_pending_input(conn_->socket.native_handle());
+  upstream_clean = end == SpliceEnd::Done && !conn_->stream.has_pending_input();
   co_return end == SpliceEnd::Done;
 }
 
 // Splicing pays from about one block on: below that, its extra syscalls cost more than the copy.
 // A body being stored in the cache must pass through Pier's memory, so it is copied.
 std::optional<net::Pipe> Session::pipe_for_splice(std::uint64_t remaining) {
-  if (!runtime_.options.http.splice || cache_.capture || remaining < net::Worker::kBodyBufferSize) {
+  if (!runtime_.options.http.splice || cache_.capture || remaining < net::Worker::kBodyBufferSize ||
+      !client_.splice_handle() || !conn_->stream.splice_handle()) {
     return std::nullopt;
   }
   return ctx_.worker.pipes().acquire();
@@ -317,9 +316,12 @@ constexpr std::uint64_t kSpliceYieldBytes = 1 << 20;
 // (net/splice.h); `moved` counts what reached `to`. Both sockets are already non-blocking (Asio
 // made them so at their first asynchronous operation), so a splice never blocks the worker;
 // readiness is awaited through Asio. The idle timeout runs from the last byte that moved.
-asio::awaitable<Session::SpliceEnd> Session::splice_between(tcp::socket& from, tcp::socket& to,
+asio::awaitable<Session::SpliceEnd> Session::splice_between(net::Stream& from, net::Stream& to,
                                                             net::Pipe pipe, std::uint64_t bytes,
                                                             Duration idle, std::uint64_t& moved) {
+  std::optional<int> source = from.splice_handle();
+  std::optional<int> sink = to.splice_handle();
+  if (!source || !sink) co_return SpliceEnd::Unsupported;  // bytes that must pass through Pier
   std::size_t in_pipe = 0;
   bool source_ready = true;  // try to splice before waiting for readability
   bool progressed = false;   // since the idle timeout was last armed
@@ -336,7 +338,7 @@ asio::awaitable<Session::SpliceEnd> Session::splice_between(tcp::socket& from, t
     if (bytes > 0 && source_ready && in_pipe < pipe.capacity()) {
       std::size_t room = pipe.capacity() - in_pipe;
       net::SpliceResult got =
-          net::splice_some(from.native_handle(), pipe.write_end(),
+          net::splice_some(*source, pipe.write_end(),
                            static_cast<std::size_t>(std::min<std::uint64_t>(bytes, room)));
       if (got.error && moved == 0 && in_pipe == 0 && net::splice_unsupported(got.error)) {
         disable_splice(got.error);
@@ -351,20 +353,20 @@ asio::awaitable<Session::SpliceEnd> Session::splice_between(tcp::socket& from, t
       progressed = progressed || got.bytes > 0;
     }
     if (in_pipe > 0) {
-      net::SpliceResult put = net::splice_some(pipe.read_end(), to.native_handle(), in_pipe);
+      net::SpliceResult put = net::splice_some(pipe.read_end(), *sink, in_pipe);
       if (put.eof || put.error) co_return SpliceEnd::SinkFailed;  // the peer is gone
       in_pipe -= put.bytes;
       moved += put.bytes;
       since_yield += put.bytes;
       progressed = progressed || put.bytes > 0;
       if (put.would_block &&
-          !co_await wait_for(to, tcp::socket::wait_write, idle, progressed, since_yield)) {
+          !co_await wait_for(to, net::Stream::Wait::Write, idle, progressed, since_yield)) {
         co_return timed_out_ ? SpliceEnd::SinkTimedOut : SpliceEnd::SinkFailed;
       }
       continue;
     }
     if (!source_ready) {
-      if (!co_await wait_for(from, tcp::socket::wait_read, idle, progressed, since_yield)) {
+      if (!co_await wait_for(from, net::Stream::Wait::Read, idle, progressed, since_yield)) {
         co_return timed_out_ ? SpliceEnd::SourceTimedOut : SpliceEnd::SourceFailed;
       }
       source_ready = true;
@@ -377,13 +379,12 @@ asio::awaitable<Session::SpliceEnd> Session::splice_between(tcp::socket& from, t
 // One readiness wait of a splice loop. The idle timeout restarts only when bytes moved since it
 // was last armed: a socket that keeps reporting readiness without taking or giving a byte still
 // times out.
-asio::awaitable<bool> Session::wait_for(tcp::socket& socket, tcp::socket::wait_type what,
-                                        Duration idle, bool& progressed,
-                                        std::uint64_t& since_yield) {
+asio::awaitable<bool> Session::wait_for(net::Stream& stream, net::Stream::Wait what, Duration idle,
+                                        bool& progressed, std::uint64_t& since_yield) {
   if (progressed) arm(Phase::Body, idle);
   progressed = false;
   since_yield = 0;  // waiting lets the other connections run
-  auto [ec] = co_await socket.async_wait(what, kNoThrow);
+  auto [ec] = co_await stream.async_wait(what, kNoThrow);
   co_return !ec && !timed_out_;
 }
 
@@ -411,7 +412,7 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   up_.consume(up_.size());
   if (!ec1 && !in_.empty()) {
     auto [ec2, n2] =
-        co_await asio::async_write(conn_->socket, asio::buffer(in_.readable()), kNoThrow);
+        co_await asio::async_write(conn_->stream, asio::buffer(in_.readable()), kNoThrow);
     in_.consume(in_.size());
     ec1 = ec2;
   }
@@ -421,7 +422,7 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   }
   in_.ensure_block();
   // Two pumps on one coroutine each; when one direction ends, the other is closed with it.
-  auto pump = [this, idle](tcp::socket& from, tcp::socket& to,
+  auto pump = [this, idle](net::Stream& from, net::Stream& to,
                            net::Buffer& buf) -> asio::awaitable<void> {
     for (;;) {
       auto [ec, n] =
@@ -431,20 +432,19 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
       auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.write_ptr(), n), kNoThrow);
       if (wec || timed_out_) break;
     }
-    std::error_code ignored;
-    from.cancel(ignored);
-    to.cancel(ignored);
-    to.shutdown(tcp::socket::shutdown_both, ignored);
-    from.shutdown(tcp::socket::shutdown_both, ignored);
+    from.cancel();
+    to.cancel();
+    to.shutdown_both();
+    from.shutdown_both();
   };
   auto executor = client_.get_executor();
   bool other_done = false;
   asio::steady_timer both_done(executor, asio::steady_timer::time_point::max());
-  asio::co_spawn(executor, pump(conn_->socket, client_, up_), [&](std::exception_ptr) {
+  asio::co_spawn(executor, pump(conn_->stream, client_, up_), [&](std::exception_ptr) {
     other_done = true;
     both_done.cancel();
   });
-  co_await pump(client_, conn_->socket, in_);
+  co_await pump(client_, conn_->stream, in_);
   if (!other_done) co_await both_done.async_wait(kNoThrow);
   release_upstream(pool, upstream::Reuse::No);
   co_return Next::Close;

@@ -33,14 +33,13 @@ Client::Client(asio::io_context& io, const RedisOptions& options, std::string na
     : io_(io),
       options_(options),
       name_(std::move(name)),
-      socket_(io),
+      stream_(io),
       log_state_(log_state),
       read_buffer_(kReadBuffer) {}
 
 Client::~Client() {
   *alive_ = false;
-  std::error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
 }
 
 void Client::start() {
@@ -75,8 +74,7 @@ asio::awaitable<void> Client::run() {
     state_ = State::Down;
     stats_.up = false;
     fail_all("down");
-    std::error_code ignored;
-    socket_.close(ignored);
+    stream_.close();
     if (log_state_ && !logged_down_) {
       spdlog::warn("{}: down ({} unreachable or failing); serving without it, reconnecting", name_,
                    options_.url);
@@ -91,19 +89,17 @@ asio::awaitable<void> Client::run() {
 }
 
 asio::awaitable<bool> Client::connect() {
-  socket_ = asio::ip::tcp::socket(io_);
+  stream_ = net::Stream(io_);
   ++connection_id_;
   reader_.reset();
   asio::steady_timer limit(io_, options_.connect_timeout);
   limit.async_wait([this, alive = alive_](const std::error_code& ec) {
-    std::error_code ignored;
-    if (!ec && *alive && state_ == State::Connecting) socket_.close(ignored);
+    if (!ec && *alive && state_ == State::Connecting) stream_.close();
   });
-  auto [ec] = co_await socket_.async_connect(options_.endpoint, kNoThrow);
+  auto [ec] = co_await stream_.async_connect(options_.endpoint, kNoThrow);
   limit.cancel();
   if (ec) co_return false;
-  std::error_code ignored;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  stream_.no_delay();
   co_return true;
 }
 
@@ -126,8 +122,7 @@ asio::awaitable<bool> Client::handshake() {
   }
   asio::steady_timer limit(io_, options_.connect_timeout);
   limit.async_wait([this, alive = alive_](const std::error_code& ec) {
-    std::error_code ignored;
-    if (!ec && *alive && handshaking_) socket_.close(ignored);
+    if (!ec && *alive && handshaking_) stream_.close();
   });
   bool ok = true;
   while (ok && !pending_.empty())
@@ -144,7 +139,7 @@ asio::awaitable<bool> Client::handshake() {
 }
 
 asio::awaitable<bool> Client::read_once() {
-  auto [ec, n] = co_await socket_.async_read_some(
+  auto [ec, n] = co_await stream_.async_read_some(
       asio::buffer(read_buffer_.data(), read_buffer_.size()), kNoThrow);
   if (ec) co_return false;
   if (!reader_.feed(std::string_view(read_buffer_.data(), n))) co_return false;
@@ -218,14 +213,13 @@ void Client::flush() {
   writing_ = true;
   in_flight_.swap(out_);
   asio::async_write(
-      socket_, asio::buffer(in_flight_),
+      stream_, asio::buffer(in_flight_),
       [this, alive = alive_, id = connection_id_](const std::error_code& ec, std::size_t) {
         if (!*alive) return;
         writing_ = false;
         in_flight_.clear();
         if (ec && id == connection_id_) {
-          std::error_code ignored;
-          socket_.close(ignored);  // the read fails next, and run() reconnects
+          stream_.close();  // the read fails next, and run() reconnects
           return;
         }
         flush();
@@ -251,8 +245,7 @@ bool Client::stalled(TimePoint now) const {
 
 void Client::set_down(std::string_view why) {
   if (log_state_) spdlog::warn("{}: {}; reconnecting", name_, why);
-  std::error_code ignored;
-  socket_.close(ignored);
+  stream_.close();
 }
 
 }  // namespace pier::redis

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "net/clock.h"
+#include "net/stream.h"
 #include "redis/options.h"
 #include "redis/resp.h"
 
@@ -79,7 +80,7 @@ class Client {
   asio::io_context& io_;
   const RedisOptions& options_;
   std::string name_;
-  asio::ip::tcp::socket socket_;
+  net::Stream stream_;
   ReplyReader reader_;
   State state_ = State::Down;
   bool logged_down_ = false;  // "down" was logged and "up" was not since

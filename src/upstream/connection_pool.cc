@@ -24,14 +24,14 @@ UpstreamConnectionPtr ConnectionPool::take_idle(TimePoint now) {
     conn->idle_epoch = 0;
     if (conn->watched) {
       std::error_code ignored;
-      conn->socket.cancel(ignored);  // ends the idle watch; its completion sees epoch 0 and returns
+      conn->stream.cancel();  // ends the idle watch; its completion sees epoch 0 and returns
       conn->watched = false;
     }
     // Bytes or a FIN already waiting: the backend closed, or sent what nobody asked for (the
     // next request would take it for its response). One recv(MSG_PEEK) per reuse closes the
     // window before the idle watch is armed, and the one between the watch's wake-up and its
     // handler.
-    if (net::has_pending_input(conn->socket.native_handle())) {
+    if (conn->stream.has_pending_input()) {
       close(std::move(conn));
       unclean_.add();
       continue;
@@ -52,7 +52,7 @@ UpstreamConnectionPtr ConnectionPool::reserve_new() {
 }
 
 void ConnectionPool::release(UpstreamConnectionPtr conn, Reuse reuse, TimePoint now) {
-  if (reuse == Reuse::No || !conn->socket.is_open() || options_->max_idle == 0) {
+  if (reuse == Reuse::No || !conn->stream.is_open() || options_->max_idle == 0) {
     close(std::move(conn));
     wake_one();
     return;
@@ -74,11 +74,10 @@ void ConnectionPool::watch(UpstreamConnection& conn) {
   std::uint64_t epoch = conn.idle_epoch;
   // A wait, not a read: the bytes stay in the socket, where take_idle's check still sees them
   // should the wake-up and a take race.
-  conn.socket.async_wait(asio::ip::tcp::socket::wait_read,
-                         [this, raw, epoch](const std::error_code& ec) {
-                           if (ec == asio::error::operation_aborted) return;
-                           on_idle_event(raw, epoch);
-                         });
+  conn.stream.async_wait(net::Stream::Wait::Read, [this, raw, epoch](const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    on_idle_event(raw, epoch);
+  });
 }
 
 // Readable while idle means the backend closed the connection or sent bytes nobody asked for:
@@ -111,7 +110,7 @@ void ConnectionPool::prune(TimePoint now) {
 
 void ConnectionPool::close(UpstreamConnectionPtr conn) {
   std::error_code ignored;
-  conn->socket.close(ignored);
+  conn->stream.close();
 }  // the connection's destructor gives its max_connections slot back
 
 void ConnectionPool::remove_waiter(asio::steady_timer& timer) {

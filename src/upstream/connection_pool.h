@@ -18,6 +18,7 @@
 
 #include "net/clock.h"
 #include "net/deadline.h"
+#include "net/stream.h"
 #include "telemetry/counters.h"
 #include "upstream/backend.h"
 
@@ -28,11 +29,11 @@ class ConnectionPool;
 // Counts in its backend's open_connections for as long as it exists (ConnectionPool::reserve_new
 // took the slot), so max_connections stays right however the connection ends.
 struct UpstreamConnection {
-  UpstreamConnection(asio::io_context& io, Backend& b) : socket(io), backend(&b) {}
+  UpstreamConnection(asio::io_context& io, Backend& b) : stream(io), backend(&b) {}
   ~UpstreamConnection() { backend->release_connection(); }
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
-  asio::ip::tcp::socket socket;
+  net::Stream stream;
   Backend* backend;
   bool reused = false;           // taken from the idle pool rather than freshly connected
   std::uint64_t idle_epoch = 0;  // tells a stale idle-watch completion from a current one

@@ -15,6 +15,7 @@
 #include "http/head_scanner.h"
 #include "http/head_writer.h"
 #include "http/response_parser.h"
+#include "net/stream.h"
 
 namespace pier::upstream {
 namespace {
@@ -29,22 +30,21 @@ struct ProbeResult {
 // One check: connect, send GET, read the status line. A timer closes the socket when it is late.
 asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& options) {
   auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::socket socket(executor);
+  net::Stream stream(executor);
   asio::steady_timer timer(executor);
   bool timed_out = false;
   timer.expires_after(options.timeout);
   timer.async_wait([&](const std::error_code& ec) {
     if (ec) return;
     timed_out = true;
-    std::error_code ignored;
-    socket.close(ignored);
+    stream.close();
   });
   auto finish = [&](bool passed, std::string why) {
     timer.cancel();
     return ProbeResult{passed, timed_out ? "timed out" : std::move(why)};
   };
 
-  auto [connect_ec] = co_await socket.async_connect(backend.endpoint(), kNoThrow);
+  auto [connect_ec] = co_await stream.async_connect(backend.endpoint(), kNoThrow);
   if (connect_ec) co_return finish(false, "connect: " + connect_ec.message());
   std::string request;
   http::HeadWriter(request)
@@ -53,14 +53,14 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
       .field("User-Agent", "pier-health-check")
       .connection(http::ConnectionField::Close)
       .end();
-  auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
+  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), kNoThrow);
   if (write_ec) co_return finish(false, "write: " + write_ec.message());
 
   std::array<char, 4096> buf;
   std::size_t size = 0;
   http::HeadScanner scanner(buf.size(), buf.size());
   for (;;) {
-    auto [ec, n] = co_await socket.async_read_some(
+    auto [ec, n] = co_await stream.async_read_some(
         asio::buffer(buf.data() + size, buf.size() - size), kNoThrow);
     if (ec) co_return finish(false, "read: " + ec.message());
     size += n;
