@@ -9,49 +9,37 @@
 
 #include "cache/policy.h"
 #include "http/body_framer.h"
-#include "http/head_scanner.h"
 #include "http/request_parser.h"
-#include "http/response_parser.h"
 #include "proxy/cache_storage.h"
 #include "proxy/io.h"
 #include "proxy/session_cache.h"
+#include "upstream/exchange.h"
 
 namespace pier::proxy {
 namespace {
-
-constexpr std::size_t kMaxHead = 64 * 1024;
 
 // The fetch itself: one connection, one request, the whole response read into memory (bounded
 // by max_object). Returns the response's entry (or the 304-refreshed one), or null.
 class Refresh {
  public:
-  Refresh(RefreshJob& job, upstream::ConnectionPool& pool) : job_(job), pool_(pool) {}
+  Refresh(RefreshJob& job, upstream::ConnectionPool& pool, net::BufferPool& buffers)
+      : job_(job), pool_(pool), in_(buffers) {}
 
   asio::awaitable<cache::EntryPtr> run() {
     if (!co_await connect()) co_return nullptr;
-    auto [wec, wn] =
-        co_await asio::async_write(conn_->stream, asio::buffer(job_.upstream_head), kNoThrow);
-    if (wec || !co_await read_head()) co_return nullptr;
-    std::string_view head = std::string_view(buf_).substr(0, scanner_.head_size());
+    upstream::Exchange exchange(conn_->stream, in_);
+    std::size_t written = 0;
+    if (co_await exchange.send(job_.upstream_head, {}, written)) co_return nullptr;
+    if (!co_await read_final_head(exchange)) co_return nullptr;
+    std::size_t head_size = exchange.head_size();
     http::RequestHead request;
     if (http::parse_request_head(job_.client_head, {job_.max_headers}, request)) co_return nullptr;
-    if (http::parse_response_head(head, http::Method::Get, job_.max_headers, response_)) {
-      co_return nullptr;
-    }
-    while (response_.status >= 100 && response_.status < 200 && response_.status != 101) {
-      buf_.erase(0, head.size());  // an interim response (103 Early Hints): the next head
-      scanner_.reset();
-      if (!co_await read_head()) co_return nullptr;
-      head = std::string_view(buf_).substr(0, scanner_.head_size());
-      if (http::parse_response_head(head, http::Method::Get, job_.max_headers, response_)) {
-        co_return nullptr;
-      }
-    }
-    if (response_.status < 200) co_return nullptr;
-    if (response_.status == 304) co_return refreshed(head.size());
+    if (response_.status == 304) co_return refreshed(head_size);
     if (!cache::may_store(request, response_, job_.policy).store) co_return nullptr;
     auto entry = cache::entry_from_response(request, response_, request_time_);
-    if (!entry || !co_await read_body(head.size(), entry->body)) co_return nullptr;
+    if (!entry) co_return nullptr;
+    exchange.skip_head();
+    if (!co_await read_body(entry->body)) co_return nullptr;
     entry->response_time = wall_seconds();
     cache::describe(*entry, job_.policy);
     done_cleanly_ = response_.keep_alive;
@@ -73,6 +61,7 @@ class Refresh {
     bool fresh = !conn_;
     if (fresh) conn_ = pool_.reserve_new();
     if (!conn_) co_return false;
+    in_.ensure_block();
     // One limit for the whole refresh: nobody waits for it, it must simply not linger.
     timer_.emplace(conn_->stream.get_executor());
     timer_->expires_after(options.timeouts.connect + options.timeouts.response_header +
@@ -82,42 +71,41 @@ class Refresh {
     });
     request_time_ = wall_seconds();
     if (!fresh) co_return true;
-    auto [ec] = co_await conn_->stream.async_connect(pool_.backend().endpoint(), kNoThrow);
+    std::error_code ec =
+        co_await upstream::Exchange(conn_->stream, in_).connect(pool_.backend().endpoint());
     co_return !ec;
   }
 
-  asio::awaitable<bool> read_more() {
-    char chunk[16384];
-    auto [ec, n] = co_await conn_->stream.async_read_some(asio::buffer(chunk), kNoThrow);
-    if (ec) co_return false;
-    buf_.append(chunk, n);
-    co_return true;
-  }
-
-  asio::awaitable<bool> read_head() {
+  // The final response head (interim ones such as 103 Early Hints skipped).
+  asio::awaitable<bool> read_final_head(upstream::Exchange& exchange) {
     for (;;) {
-      http::ScanStatus status = scanner_.scan(buf_);
-      if (status == http::ScanStatus::Complete) co_return true;
-      if (status != http::ScanStatus::Incomplete || !co_await read_more()) co_return false;
+      upstream::HeadOutcome head =
+          co_await exchange.read_head(http::Method::Get, job_.max_headers, response_);
+      if (head.end == upstream::HeadEnd::Final) co_return response_.status != 101;
+      if (head.end != upstream::HeadEnd::Interim) co_return false;
+      exchange.skip_head();
     }
   }
 
   // The whole body into `body`, decoded; false when it is not stored (too large, malformed,
   // truncated, or followed by bytes of nothing the refresh asked for).
-  asio::awaitable<bool> read_body(std::size_t head_size, std::string& body) {
+  asio::awaitable<bool> read_body(std::string& body) {
     const std::size_t limit = job_.cache->options.max_object;
     http::BodyFramer framer;
     framer.start(response_, http::BodyFramer::ChunkedOutput::DataOnly);
     if (framer.remaining() > limit) co_return false;
-    std::size_t pos = head_size;
     for (;;) {
-      http::BodyFramer::Taken taken = framer.take(std::string_view(buf_).substr(pos), body);
+      http::BodyFramer::Taken taken = framer.take(in_.readable(), body);
       body.append(taken.data);
-      pos += taken.used;
+      in_.consume(taken.used);
       if (framer.failed() || body.size() > limit) co_return false;
-      if (framer.done()) co_return pos == buf_.size();
+      if (framer.done()) co_return in_.empty();
+      if (in_.write_space() == 0) in_.compact();
+      auto [ec, n] = co_await conn_->stream.async_read_some(
+          asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
       // At the end of a close-delimited body the connection is not reused (keep_alive is off).
-      if (!co_await read_more()) co_return framer.end_of_input();
+      if (ec) co_return ec == asio::error::eof&& framer.end_of_input();
+      in_.commit(n);
     }
   }
 
@@ -127,7 +115,7 @@ class Refresh {
     updated->request_time = request_time_;
     updated->response_time = wall_seconds();
     cache::describe(*updated, job_.policy);
-    done_cleanly_ = response_.keep_alive && buf_.size() == head_size;
+    done_cleanly_ = response_.keep_alive && in_.size() == head_size;
     return updated;
   }
 
@@ -136,8 +124,7 @@ class Refresh {
   upstream::UpstreamConnectionPtr conn_;
   std::optional<asio::steady_timer> timer_;
   std::shared_ptr<bool> armed_ = std::make_shared<bool>(true);
-  std::string buf_;
-  http::HeadScanner scanner_{kMaxHead, kMaxHead};
+  net::Buffer in_;  // the response as it arrives
   http::ResponseHead response_;
   std::int64_t request_time_ = 0;
   bool done_cleanly_ = false;
@@ -151,13 +138,13 @@ struct LeadGuard {
   ~LeadGuard() { cache.coalescer.finish(key); }
 };
 
-asio::awaitable<void> refresh(RefreshJob job) {
+asio::awaitable<void> refresh(RefreshJob job, net::BufferPool& buffers) {
   LeadGuard lead{*job.cache, job.key};
   upstream::Backend* backend = job.cluster->pick({});
   cache::EntryPtr entry;
   if (backend != nullptr) {
     backend->begin_request();
-    Refresh fetch(job, *job.cluster->pools[backend->index()]);
+    Refresh fetch(job, *job.cluster->pools[backend->index()], buffers);
     struct Done {  // the connection back to its pool and the in-flight count down, always
       Refresh& fetch;
       upstream::Backend& backend;
@@ -179,7 +166,8 @@ asio::awaitable<void> refresh(RefreshJob job) {
 
 void start_refresh(WorkerContext& ctx, RefreshJob job) {
   if (!job.cache->coalescer.try_lead(job.key)) return;  // already being fetched
-  asio::co_spawn(ctx.worker.io(), refresh(std::move(job)), asio::detached);
+  asio::co_spawn(ctx.worker.io(), refresh(std::move(job), ctx.worker.body_buffers()),
+                 asio::detached);
 }
 
 }  // namespace pier::proxy

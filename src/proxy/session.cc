@@ -10,6 +10,7 @@
 #include "http/status.h"
 #include "net/descriptor_reserve.h"
 #include "proxy/io.h"
+#include "upstream/exchange.h"
 
 namespace pier::proxy {
 
@@ -25,8 +26,6 @@ Session::Session(WorkerContext& ctx, ClientConnection conn)
       up_(ctx.worker.body_buffers()),
       request_scanner_(runtime_.options.http.max_request_line,
                        runtime_.options.http.max_header_bytes),
-      response_scanner_(ctx.worker.body_buffers().block_size(),
-                        ctx.worker.body_buffers().block_size()),
       request_(scratch_->request),
       response_(scratch_->response),
       upstream_head_(scratch_->upstream_head),
@@ -498,7 +497,8 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
   conn_ = std::move(fresh);
   arm(Phase::Connect, options.timeouts.connect);
   auto connect_start = std::chrono::steady_clock::now();
-  auto [ec] = co_await conn_->stream.async_connect(pool.backend().endpoint(), kNoThrow);
+  std::error_code ec =
+      co_await upstream::Exchange(conn_->stream, up_).connect(pool.backend().endpoint());
   trace_.connect_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - connect_start)
                           .count();
@@ -522,7 +522,6 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::connect(
                              timeout ? "upstream connect timed out" : "upstream connect failed",
                              Reached::No};
   }
-  conn_->stream.no_delay();
   co_return std::nullopt;
 }
 

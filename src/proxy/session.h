@@ -82,6 +82,7 @@ class Session {
   asio::awaitable<BodySend> stream_request_body();
   BodySend client_stall_or_gone() const;
   asio::awaitable<std::optional<AttemptFailure>> read_response_head(bool& got_bytes);
+  asio::awaitable<bool> pass_interim(std::size_t head_size);
   asio::awaitable<Next> relay_response(upstream::ConnectionPool& pool);
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
   asio::awaitable<std::optional<bool>> splice_response_body(bool& upstream_clean);
@@ -157,8 +158,8 @@ class Session {
   net::Buffer in_;  // bytes from the client
   net::Buffer up_;  // bytes from the upstream
   http::HeadScanner request_scanner_;
-  http::HeadScanner response_scanner_;
-  http::RequestHead& request_;  // these four live in scratch_
+  std::size_t response_head_size_ = 0;  // of the final response head at the front of up_
+  http::RequestHead& request_;          // these four live in scratch_
   http::ResponseHead& response_;
   std::string& upstream_head_;
   std::string& out_;

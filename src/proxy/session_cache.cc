@@ -269,7 +269,7 @@ asio::awaitable<std::optional<Next>> Session::cache_response(upstream::Connectio
     updated->request_time = cache_.request_time;
     updated->response_time = wall_seconds();
     cache::describe(*updated, *cache_.policy);
-    up_.consume(response_scanner_.head_size());
+    up_.consume(response_head_size_);
     bool clean = up_.empty() && response_.keep_alive;
     up_.release();
     disarm();

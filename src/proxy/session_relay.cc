@@ -6,10 +6,10 @@
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
-#include "http/response_parser.h"
 #include "http/status.h"
 #include "proxy/io.h"
 #include "proxy/session.h"
+#include "upstream/exchange.h"
 
 #include <spdlog/spdlog.h>
 
@@ -24,12 +24,13 @@ asio::awaitable<Session::BodySend> Session::send_request() {
   bool length_body = body_complete_in_buffer_ && request_.framing == http::Framing::ContentLength;
   std::string_view first_body =
       in_.readable().substr(0, length_body ? static_cast<std::size_t>(body_buffered_) : 0);
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(upstream_head_), asio::buffer(first_body)};
   trace_.bytes_in = request_scanner_.head_size() + (body_complete_in_buffer_ ? body_buffered_ : 0);
   auto sent_at = std::chrono::steady_clock::now();
-  auto [ec, n] = co_await asio::async_write(conn_->stream, buffers, kNoThrow);
+  std::size_t written = 0;
+  std::error_code ec =
+      co_await upstream::Exchange(conn_->stream, up_).send(upstream_head_, first_body, written);
   request_sent_at_ = sent_at;
-  if (n > 0) request_reached_ = true;
+  if (written > 0) request_reached_ = true;
   if (timed_out_) co_return BodySend::Timeout;
   if (ec) co_return BodySend::UpstreamFailed;
   if (body_complete_in_buffer_) {
@@ -130,60 +131,49 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
   up_.ensure_block();
   up_.clear();  // whatever an earlier attempt left belongs to a discarded connection
   arm(Phase::ResponseHeader, options.timeouts.response_header);
-  response_scanner_.reset();
+  upstream::Exchange exchange(conn_->stream, up_);
   for (;;) {
-    if (!up_.empty()) {
-      up_.compact();
-      http::ScanStatus status = response_scanner_.scan(up_.readable());
-      if (status == http::ScanStatus::Complete) {
-        std::string_view head = up_.readable().substr(0, response_scanner_.head_size());
-        auto error = http::parse_response_head(head, request_.method,
-                                               runtime_.options.http.max_headers, response_);
-        if (error) co_return AttemptFailure{Failure::Reset, 502, error.reason, Reached::Yes};
-        if (response_.status >= 200 || response_.status == 101) {
-          trace_.header_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::steady_clock::now() - request_sent_at_)
-                                 .count();
-          co_return std::nullopt;
+    upstream::HeadOutcome head =
+        co_await exchange.read_head(request_.method, runtime_.options.http.max_headers, response_);
+    got_bytes = got_bytes || exchange.got_bytes();
+    switch (head.end) {
+      case upstream::HeadEnd::Final:
+        response_head_size_ = exchange.head_size();
+        trace_.header_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - request_sent_at_)
+                               .count();
+        co_return std::nullopt;
+      case upstream::HeadEnd::Interim:
+        if (!co_await pass_interim(exchange.head_size())) {
+          co_return AttemptFailure{Failure::Reset, 502, "client gone", Reached::Yes};
         }
-        if (response_.status != 100 && request_.version_minor >= 1) {
-          auto [ec, n] = co_await asio::async_write(client_, asio::buffer(head), kNoThrow);
-          (void)n;
-          if (ec) co_return AttemptFailure{Failure::Reset, 502, "client gone", Reached::Yes};
-        }
-        up_.consume(head.size());
-        response_scanner_.reset();
+        exchange.skip_head();
         continue;
-      }
-      if (status != http::ScanStatus::Incomplete) {
-        co_return AttemptFailure{Failure::Reset, 502, "malformed response head", Reached::Yes};
-      }
-      std::size_t line_size = response_scanner_.first_line_size();
-      if (line_size > 0 && http::check_status_line(up_.readable().substr(0, line_size))) {
-        co_return AttemptFailure{Failure::Reset, 502, "malformed status line", Reached::Yes};
-      }
+      case upstream::HeadEnd::Malformed:
+      case upstream::HeadEnd::TooLarge:
+        co_return AttemptFailure{Failure::Reset, 502, head.reason, Reached::Yes};
+      case upstream::HeadEnd::Closed:
+        break;
     }
-    if (up_.write_space() == 0) up_.compact();
-    if (up_.write_space() == 0) {
-      co_return AttemptFailure{Failure::Reset, 502, "response head too large", Reached::Yes};
-    }
-    auto [ec, n] = co_await conn_->stream.async_read_some(
-        asio::buffer(up_.write_ptr(), up_.write_space()), kNoThrow);
+    up_.release();
     if (timed_out_) {
-      up_.release();
       co_return AttemptFailure{
           Failure::Timeout, 504,
           total_timed_out_ ? "request timed out" : "upstream response timed out", Reached::Yes};
     }
-    if (ec) {
-      up_.release();
-      co_return AttemptFailure{
-          Failure::Reset, 502,
-          got_bytes ? "upstream closed mid-head" : "upstream closed the connection", Reached::Yes};
-    }
-    got_bytes = true;
-    up_.commit(n);
+    co_return AttemptFailure{
+        Failure::Reset, 502,
+        got_bytes ? "upstream closed mid-head" : "upstream closed the connection", Reached::Yes};
   }
+}
+
+// An interim response (103 Early Hints, ...) goes to a client that speaks HTTP/1.1 as it came;
+// false when the client is gone.
+asio::awaitable<bool> Session::pass_interim(std::size_t head_size) {
+  if (response_.status == 100 || request_.version_minor < 1) co_return true;
+  auto [ec, n] = co_await asio::async_write(
+      client_, asio::buffer(up_.readable().substr(0, head_size)), kNoThrow);
+  co_return !ec;
 }
 
 // Phases response and release: the head rewritten, then the body streamed as it comes.
@@ -194,7 +184,7 @@ asio::awaitable<Next> Session::relay_response(upstream::ConnectionPool& pool) {
   response_extras_.append("X-Request-Id: ").append(trace_.id()).append("\r\n");
   add_response_fields(out_.size());
   trace_.status = response_.status;
-  up_.consume(response_scanner_.head_size());
+  up_.consume(response_head_size_);
   bool upstream_clean = false;
   bool ok = co_await relay_response_body(plan, upstream_clean);
   co_await finish_capture(ok);
@@ -404,7 +394,7 @@ asio::awaitable<Next> Session::tunnel(upstream::ConnectionPool& pool) {
   ResponseFraming plan{false, false};
   build_client_response(response_, request_, plan, runtime_.options.http.via, out_);
   trace_.status = 101;
-  up_.consume(response_scanner_.head_size());
+  up_.consume(response_head_size_);
   const Duration idle = pool.backend().cluster().options().timeouts.idle;
   std::array<asio::const_buffer, 2> head{asio::buffer(out_), asio::buffer(up_.readable())};
   arm(Phase::Body, idle);

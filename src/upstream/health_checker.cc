@@ -12,25 +12,30 @@
 #include <asio/write.hpp>
 #include <string>
 
-#include "http/head_scanner.h"
 #include "http/head_writer.h"
-#include "http/response_parser.h"
+#include "net/buffer.h"
 #include "net/stream.h"
+#include "upstream/exchange.h"
 
 namespace pier::upstream {
 namespace {
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeadBufferSize = 4096;  // a health check's response head must fit
 
 struct ProbeResult {
   bool passed;
   std::string why;
 };
 
-// One check: connect, send GET, read the status line. A timer closes the socket when it is late.
-asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& options) {
+// One check: connect, send GET, read the final response head. A timer closes the connection
+// when it is late.
+asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& options,
+                                   net::BufferPool& buffers) {
   auto executor = co_await asio::this_coro::executor;
   net::Stream stream(executor);
+  net::Buffer in(buffers);
+  in.ensure_block();
   asio::steady_timer timer(executor);
   bool timed_out = false;
   timer.expires_after(options.timeout);
@@ -44,8 +49,10 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
     return ProbeResult{passed, timed_out ? "timed out" : std::move(why)};
   };
 
-  auto [connect_ec] = co_await stream.async_connect(backend.endpoint(), kNoThrow);
-  if (connect_ec) co_return finish(false, "connect: " + connect_ec.message());
+  Exchange exchange(stream, in);
+  if (std::error_code ec = co_await exchange.connect(backend.endpoint())) {
+    co_return finish(false, "connect: " + ec.message());
+  }
   std::string request;
   http::HeadWriter(request)
       .request_line("GET", options.path)
@@ -53,34 +60,36 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
       .field("User-Agent", "pier-health-check")
       .connection(http::ConnectionField::Close)
       .end();
-  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(request), kNoThrow);
-  if (write_ec) co_return finish(false, "write: " + write_ec.message());
-
-  std::array<char, 4096> buf;
-  std::size_t size = 0;
-  http::HeadScanner scanner(buf.size(), buf.size());
+  std::size_t written = 0;
+  if (std::error_code ec = co_await exchange.send(request, {}, written)) {
+    co_return finish(false, "write: " + ec.message());
+  }
+  http::ResponseHead head;
   for (;;) {
-    auto [ec, n] = co_await stream.async_read_some(
-        asio::buffer(buf.data() + size, buf.size() - size), kNoThrow);
-    if (ec) co_return finish(false, "read: " + ec.message());
-    size += n;
-    auto status = scanner.scan({buf.data(), size});
-    if (status == http::ScanStatus::Incomplete) continue;
-    if (status != http::ScanStatus::Complete) co_return finish(false, "malformed response");
-    http::ResponseHead head;
-    auto error =
-        http::parse_response_head({buf.data(), scanner.head_size()}, http::Method::Get, 100, head);
-    if (error) co_return finish(false, std::string(error.reason));
-    bool passed = head.status >= options.expect_min && head.status <= options.expect_max;
-    co_return finish(passed, "status " + std::to_string(head.status));
+    HeadOutcome outcome = co_await exchange.read_head(http::Method::Get, 100, head);
+    switch (outcome.end) {
+      case HeadEnd::Final: {
+        bool passed = head.status >= options.expect_min && head.status <= options.expect_max;
+        co_return finish(passed, "status " + std::to_string(head.status));
+      }
+      case HeadEnd::Interim:
+        exchange.skip_head();
+        continue;
+      case HeadEnd::Malformed:
+      case HeadEnd::TooLarge:
+        co_return finish(false, std::string(outcome.reason));
+      case HeadEnd::Closed:
+        co_return finish(false, "read: " + exchange.read_error().message());
+    }
   }
 }
 
 asio::awaitable<void> check_forever(Backend& backend, HealthOptions options) {
   HealthCounter counter(options.rise, options.fall);
+  net::BufferPool buffers(kHeadBufferSize, 1);  // one block, reused by every probe
   asio::steady_timer sleep(co_await asio::this_coro::executor);
   for (;;) {
-    ProbeResult result = co_await probe(backend, options);
+    ProbeResult result = co_await probe(backend, options, buffers);
     if (counter.record(result.passed)) {
       backend.set_healthy(counter.healthy());
       if (counter.healthy()) {
