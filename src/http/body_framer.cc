@@ -23,20 +23,6 @@ void BodyFramer::skipped(std::uint64_t n) {
   data_bytes_ += n;
 }
 
-bool BodyFramer::done() const {
-  switch (framing_) {
-    case Framing::None:
-      return true;
-    case Framing::ContentLength:
-      return remaining_ == 0;
-    case Framing::Chunked:
-      return chunks_.done();
-    case Framing::UntilClose:
-      return closed_;
-  }
-  return false;
-}
-
 std::string_view BodyFramer::error() const {
   if (framing_ == Framing::Chunked && chunks_.failed()) return chunks_.error();
   return truncated_ ? "connection closed before the end of the body" : std::string_view();

@@ -64,7 +64,19 @@ class BodyFramer {
   // `n` bytes of a Content-Length body were moved without passing through take() (splice(2)).
   void skipped(std::uint64_t n);
 
-  bool done() const;
+  bool done() const {
+    switch (framing_) {
+      case Framing::None:
+        return true;
+      case Framing::ContentLength:
+        return remaining_ == 0;
+      case Framing::Chunked:
+        return chunks_.done();
+      case Framing::UntilClose:
+        return closed_;
+    }
+    return false;
+  }
   bool failed() const { return truncated_ || (framing_ == Framing::Chunked && chunks_.failed()); }
   std::string_view error() const;
   // Whether take() writes the body into `out` (chunked) rather than handing back Taken::data.

@@ -28,8 +28,8 @@ class Refresh {
   asio::awaitable<cache::EntryPtr> run() {
     if (!co_await connect()) co_return nullptr;
     upstream::Exchange exchange(conn_->stream, in_);
-    std::size_t written = 0;
-    if (co_await exchange.send(job_.upstream_head, {}, written)) co_return nullptr;
+    auto [ec, written] = co_await exchange.send(job_.upstream_head, {});
+    if (ec) co_return nullptr;
     if (!co_await read_final_head(exchange)) co_return nullptr;
     std::size_t head_size = exchange.head_size();
     http::RequestHead request;

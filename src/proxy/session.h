@@ -85,7 +85,7 @@ class Session {
   asio::awaitable<bool> pass_interim(std::size_t head_size);
   asio::awaitable<Next> relay_response(upstream::ConnectionPool& pool);
   asio::awaitable<bool> relay_response_body(const ResponseFraming& plan, bool& upstream_clean);
-  asio::awaitable<std::optional<bool>> splice_response_body(bool& upstream_clean);
+  asio::awaitable<std::optional<bool>> splice_response_body(net::Pipe pipe, bool& upstream_clean);
   // Large bodies moved with splice(2) (session_relay.cc).
   // Unsupported: nothing moved, and splice(2) cannot be used here: copy instead.
   enum class SpliceEnd {

@@ -26,9 +26,8 @@ asio::awaitable<Session::BodySend> Session::send_request() {
       in_.readable().substr(0, length_body ? static_cast<std::size_t>(body_buffered_) : 0);
   trace_.bytes_in = request_scanner_.head_size() + (body_complete_in_buffer_ ? body_buffered_ : 0);
   auto sent_at = std::chrono::steady_clock::now();
-  std::size_t written = 0;
-  std::error_code ec =
-      co_await upstream::Exchange(conn_->stream, up_).send(upstream_head_, first_body, written);
+  auto [ec, written] =
+      co_await upstream::Exchange(conn_->stream, up_).send(upstream_head_, first_body);
   request_sent_at_ = sent_at;
   if (written > 0) request_reached_ = true;
   if (timed_out_) co_return BodySend::Timeout;
@@ -133,9 +132,17 @@ asio::awaitable<std::optional<Session::AttemptFailure>> Session::read_response_h
   arm(Phase::ResponseHeader, options.timeouts.response_header);
   upstream::Exchange exchange(conn_->stream, up_);
   for (;;) {
-    upstream::HeadOutcome head =
-        co_await exchange.read_head(request_.method, runtime_.options.http.max_headers, response_);
-    got_bytes = got_bytes || exchange.got_bytes();
+    // Exchange::read_head's steps, written out: no coroutine frame of its own per request.
+    std::optional<upstream::HeadOutcome> scanned =
+        exchange.scan(request_.method, runtime_.options.http.max_headers, response_);
+    if (!scanned) {
+      auto [ec, n] = co_await exchange.read_some();
+      bool more = exchange.received(ec, n);
+      got_bytes = got_bytes || exchange.got_bytes();
+      if (more) continue;
+      scanned = upstream::HeadOutcome{upstream::HeadEnd::Closed, {}};
+    }
+    const upstream::HeadOutcome& head = *scanned;
     switch (head.end) {
       case upstream::HeadEnd::Final:
         response_head_size_ = exchange.head_size();
@@ -250,8 +257,9 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
     }
     // What is left is the start of a trailer line that must arrive whole: read behind it.
     if (!up_.empty()) up_.compact();
-    if (std::optional<bool> spliced = co_await splice_response_body(upstream_clean)) {
-      co_return *spliced;
+    if (std::optional<net::Pipe> pipe = pipe_for_splice(body_.remaining())) {
+      std::optional<bool> spliced = co_await splice_response_body(std::move(*pipe), upstream_clean);
+      if (spliced) co_return *spliced;
     }
     arm(Phase::Body, options.timeouts.idle);
     auto [ec, n] = co_await conn_->stream.async_read_some(
@@ -266,15 +274,14 @@ asio::awaitable<bool> Session::relay_response_body(const ResponseFraming& plan,
   }
 }
 
-// The rest of a large Content-Length response body, upstream -> pipe -> client. nullopt: not
-// spliced (too small, being stored, or splice(2) does not work here), so it is copied.
-asio::awaitable<std::optional<bool>> Session::splice_response_body(bool& upstream_clean) {
+// The rest of a large Content-Length response body, upstream -> pipe -> client. nullopt:
+// splice(2) does not work here and nothing was moved, so it is copied.
+asio::awaitable<std::optional<bool>> Session::splice_response_body(net::Pipe pipe,
+                                                                   bool& upstream_clean) {
   std::uint64_t remaining = body_.remaining();
-  std::optional<net::Pipe> pipe = remaining > 0 ? pipe_for_splice(remaining) : std::nullopt;
-  if (!pipe) co_return std::nullopt;
   up_.release();  // empty, and not needed while the kernel moves the rest
   std::uint64_t moved = 0;
-  SpliceEnd end = co_await splice_between(conn_->stream, client_, std::move(*pipe), remaining,
+  SpliceEnd end = co_await splice_between(conn_->stream, client_, std::move(pipe), remaining,
                                           conn_->backend->cluster().options().timeouts.idle, moved);
   trace_.bytes_out += moved;
   ctx_.metrics.bytes_out_spliced.add(moved);

@@ -1,8 +1,5 @@
 #include "upstream/exchange.h"
 
-#include <array>
-#include <asio/write.hpp>
-
 #include "http/response_parser.h"
 #include "net/io.h"
 
@@ -16,34 +13,27 @@ asio::awaitable<std::error_code> Exchange::connect(const asio::ip::tcp::endpoint
   co_return ec;
 }
 
-asio::awaitable<std::error_code> Exchange::send(std::string_view head, std::string_view body,
-                                                std::size_t& written) {
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
-  written = n;
-  co_return ec;
-}
-
 asio::awaitable<HeadOutcome> Exchange::read_head(http::Method method, std::size_t max_headers,
                                                  http::ResponseHead& out) {
   for (;;) {
     if (std::optional<HeadOutcome> done = scan(method, max_headers, out)) co_return *done;
-    if (in_.write_space() == 0) in_.compact();
-    if (in_.write_space() == 0) co_return HeadOutcome{HeadEnd::TooLarge, "response head too large"};
-    auto [ec, n] = co_await stream_.async_read_some(
-        asio::buffer(in_.write_ptr(), in_.write_space()), kNoThrow);
-    if (ec) {
-      read_error_ = ec;
-      co_return HeadOutcome{HeadEnd::Closed, {}};
-    }
-    got_bytes_ = true;
-    in_.commit(n);
+    auto [ec, n] = co_await read_some();
+    if (!received(ec, n)) co_return HeadOutcome{HeadEnd::Closed, {}};
   }
 }
 
-// What the buffer holds so far: a verdict, or nullopt to read more.
+// What the buffer holds so far: a verdict, or nullopt to read more (there is room for it).
 std::optional<HeadOutcome> Exchange::scan(http::Method method, std::size_t max_headers,
                                           http::ResponseHead& out) {
+  std::optional<HeadOutcome> verdict = scan_head(method, max_headers, out);
+  if (verdict) return verdict;
+  if (in_.write_space() == 0) in_.compact();
+  if (in_.write_space() == 0) return HeadOutcome{HeadEnd::TooLarge, "response head too large"};
+  return std::nullopt;
+}
+
+std::optional<HeadOutcome> Exchange::scan_head(http::Method method, std::size_t max_headers,
+                                               http::ResponseHead& out) {
   if (in_.empty()) return std::nullopt;
   in_.compact();  // the head's views then stay put while it grows
   http::ScanStatus status = scanner_.scan(in_.readable());

@@ -8,15 +8,19 @@
 // when one passes, and the operation in progress ends as a failure.
 #pragma once
 
+#include <array>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 #include <cstddef>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
 #include "http/head_scanner.h"
 #include "http/message.h"
 #include "net/buffer.h"
+#include "net/io.h"
 #include "net/stream.h"
 
 namespace pier::upstream {
@@ -43,15 +47,36 @@ class Exchange {
   // Opens a fresh connection (with TCP_NODELAY: heads and small bodies go out at once).
   asio::awaitable<std::error_code> connect(const asio::ip::tcp::endpoint& backend);
 
-  // The head and `body` (the part of it already whole, maybe none) in one write. `written`
-  // counts what the backend took: once it is not zero, the request may have reached it.
-  asio::awaitable<std::error_code> send(std::string_view head, std::string_view body,
-                                        std::size_t& written);
+  // The head and `body` (the part of it already whole, maybe none) in one write: co_await gives
+  // (error, bytes written); once bytes were written, the request may have reached the backend.
+  // The write itself, with no coroutine frame of its own (every proxied request passes here).
+  auto send(std::string_view head, std::string_view body) {
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+    return asio::async_write(stream_, buffers, net::kNoThrow);
+  }
 
   // Reads until the buffer holds a whole response head and parses it into `out` (its views point
   // into the buffer). Bytes behind the head stay in the buffer: the body's start.
   asio::awaitable<HeadOutcome> read_head(http::Method method, std::size_t max_headers,
                                          http::ResponseHead& out);
+
+  // read_head() in steps, for a caller that must not pay for a coroutine frame of the exchange's
+  // own on every request (the proxy path): scan(); while it says nullopt, co_await read_some()
+  // and pass its result to received(), which is false when the connection ended (Closed).
+  std::optional<HeadOutcome> scan(http::Method method, std::size_t max_headers,
+                                  http::ResponseHead& out);
+  auto read_some() {
+    return stream_.async_read_some(asio::buffer(in_.write_ptr(), in_.write_space()), net::kNoThrow);
+  }
+  bool received(std::error_code ec, std::size_t n) {
+    if (ec) {
+      read_error_ = ec;
+      return false;
+    }
+    got_bytes_ = true;
+    in_.commit(n);
+    return true;
+  }
   // The bytes of the head just read, then consumed from the buffer (before the next head, or
   // the body).
   std::size_t head_size() const { return scanner_.head_size(); }
@@ -63,8 +88,8 @@ class Exchange {
   std::error_code read_error() const { return read_error_; }
 
  private:
-  std::optional<HeadOutcome> scan(http::Method method, std::size_t max_headers,
-                                  http::ResponseHead& out);
+  std::optional<HeadOutcome> scan_head(http::Method method, std::size_t max_headers,
+                                       http::ResponseHead& out);
 
   net::Stream& stream_;
   net::Buffer& in_;

@@ -49,8 +49,8 @@ Seen run(const std::vector<std::string>& pieces, std::size_t buffer_size = 4096)
       [&]() -> asio::awaitable<void> {
         Exchange exchange(stream, in);
         EXPECT_FALSE(co_await exchange.connect(acceptor.local_endpoint()));
-        std::size_t written = 0;
-        EXPECT_FALSE(co_await exchange.send("GET / HTTP/1.1\r\n", "\r\n", written));
+        auto [ec, written] = co_await exchange.send("GET / HTTP/1.1\r\n", "\r\n");
+        EXPECT_FALSE(ec);
         EXPECT_EQ(written, 18u);
         for (;;) {
           http::ResponseHead head;

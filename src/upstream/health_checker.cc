@@ -60,8 +60,7 @@ asio::awaitable<ProbeResult> probe(Backend& backend, const HealthOptions& option
       .field("User-Agent", "pier-health-check")
       .connection(http::ConnectionField::Close)
       .end();
-  std::size_t written = 0;
-  if (std::error_code ec = co_await exchange.send(request, {}, written)) {
+  if (auto [ec, written] = co_await exchange.send(request, {}); ec) {
     co_return finish(false, "write: " + ec.message());
   }
   http::ResponseHead head;
