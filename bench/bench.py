@@ -36,7 +36,14 @@ import modes as M  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 NPROC = len(os.sched_getaffinity(0))
-LABELS = {"pier": "Pier", "haproxy": "HAProxy", "nginx": "nginx", "varnish": "Varnish"}
+LABELS = {"pier": "Pier", "pier-base": "Pier (baseline)", "haproxy": "HAProxy", "nginx": "nginx",
+          "varnish": "Varnish"}
+BASE = "pier-base"  # --pier-base: a second Pier binary, run wherever Pier runs (a change's cost)
+
+
+def runs(mode, proxy):
+    """Whether `proxy` takes part in `mode` (the baseline Pier wherever Pier does)."""
+    return proxy in mode.proxies or (proxy == BASE and "pier" in mode.proxies)
 T0 = time.monotonic()
 
 
@@ -211,7 +218,7 @@ def fragments_for(proxy, modes):
     """The {slot: [text, ...]} of `proxy` over the selected modes, identical texts once."""
     out = {}
     for mode in modes:
-        for slot, text in mode.fragments.get(proxy, {}).items():
+        for slot, text in mode.fragments.get("pier" if proxy == BASE else proxy, {}).items():
             if text not in out.setdefault(slot, []):
                 out[slot].append(text)
     return out
@@ -237,6 +244,8 @@ class Bench:
         self.modes = [M.BY_NAME[n] for n in a.modes if n in M.BY_NAME]
         self.memory = M.MEMORY_MODE in a.modes
         self.proxies = [p for p in M.ALL_PROXIES if p in a.proxies]
+        if a.pier_base:
+            self.proxies.insert(self.proxies.index("pier") + 1 if "pier" in self.proxies else 0, BASE)
         self.records, self.memory_records, self.problems = [], [], []
         self.logs = {}
         self.origin = None
@@ -302,13 +311,14 @@ class Bench:
         tag = f"{proxy}-w{workers}-{port}"
         cpus = self.proxy_cpus(workers)
         logf = self.tmp / f"{tag}.log"
-        if proxy == "pier":
+        if proxy in ("pier", BASE):
+            binary = self.a.pier if proxy == "pier" else self.a.pier_base
             conf = self.tmp / f"{tag}.yaml"
             conf.write_text(render("pier.yaml", values, frags))
-            check = subprocess.run([self.a.pier, "--check", conf], capture_output=True, text=True)
+            check = subprocess.run([binary, "--check", conf], capture_output=True, text=True)
             if check.returncode != 0:
                 raise RuntimeError(f"pier --check {conf}:\n{check.stdout}{check.stderr}")
-            argv = [self.a.pier, "--config", conf, "--log-level", "warn"]
+            argv = [binary, "--config", conf, "--log-level", "warn"]
         elif proxy == "haproxy":
             conf = self.tmp / f"{tag}.cfg"
             conf.write_text(render("haproxy.cfg", values, frags))
@@ -326,7 +336,7 @@ class Bench:
         else:
             raise ValueError(proxy)
         proc = Proc(tag, argv, logf, cpus=cpus)
-        probe = M.MEMORY_PATHS[proxy]
+        probe = M.MEMORY_PATHS["pier" if proxy == BASE else proxy]
         wait_http(proc, port, probe, timeout=60)
         proc.port, proc.proxy, proc.workers, proc.conf = port, proxy, workers, conf
         log(f"{LABELS[proxy]} with {workers} worker(s) on :{port} (pid {proc.pid}, "
@@ -410,7 +420,7 @@ class Bench:
     def memory_one(self, proxy, workers):
         proc = self.start_proxy(proxy, workers)
         try:
-            path = M.MEMORY_PATHS[proxy]
+            path = M.MEMORY_PATHS["pier" if proxy == BASE else proxy]
             warm = M.Mode("memory-warmup", "", path, 0, wrk=("-c", "16"))
             self.wrk(proc.port, warm, 1)
             time.sleep(1.0)
@@ -457,7 +467,7 @@ class Bench:
     def run(self):
         self.start_origin()
         for workers in self.a.workers:
-            todo = [(m, p) for m in self.modes for p in m.proxies if p in self.proxies]
+            todo = [(m, p) for m in self.modes for p in self.proxies if runs(m, p)]
             needed = [p for p in self.proxies if any(p == q for _, q in todo)]
             procs = {}
             try:
@@ -712,6 +722,21 @@ def report(data):
                 ref = f"; for reference {', '.join(others)}" if others else ""
                 target(f"{name}: CPU-s per request with 2 workers within 10% of 1 worker's",
                        f"{c2:.1f} vs {c1:.1f} µs/req ({c2 / c1 - 1:+.1%}){ref}", c2 / c1 <= 1.10)
+    if BASE in proxies and "pier" in proxies:
+        w("")
+        w("## Pier against its baseline (req per CPU-s, paired per round)\n")
+        w("| mode | workers | Pier ÷ baseline |\n|---|---|---|")
+        for mode in modes:
+            for workers in st["workers"]:
+                rs = paired_ratios(recs, mode.name, workers, "pier", BASE)
+                if rs:
+                    w(f"| {mode.name} | {workers} | {med_span(rs, r2)} |")
+        for mem in mems:
+            if mem["proxy"] == BASE:
+                new = [m for m in mems if m["proxy"] == "pier" and m["workers"] == mem["workers"]]
+                if new and new[0]["kib_per_conn"] is not None and mem["kib_per_conn"] is not None:
+                    w(f"| memory | {mem['workers']} | {new[0]['kib_per_conn']:.2f} vs "
+                      f"{mem['kib_per_conn']:.2f} KiB per idle connection |")
     w("")
 
     # per mode
@@ -719,7 +744,8 @@ def report(data):
     for mode in modes:
         w(f"### {mode.name}: {mode.title}\n")
         w(f"`wrk -t 1 {shlex.join(mode.wrk)} http://127.0.0.1:PORT{mode.path}`\n")
-        refs = [r for r in mode.ratio_to if r in proxies]
+        refs = [r for r in mode.ratio_to if r in proxies] + \
+            ([BASE] if BASE in proxies and runs(mode, BASE) else [])
         head = ["proxy", "workers", "req/s", "req per CPU-s"] + \
             [f"vs {LABELS[r]}" for r in refs] + ["p50", "p99", "CPU", "to origin", "errors"]
         w("| " + " | ".join(head) + " |")
@@ -730,7 +756,7 @@ def report(data):
                     w(f"| {LABELS[p]} | {workers} | n/a | n/a: {mode.pending[p]} |" +
                       " |" * (len(head) - 4))
                     continue
-                if p not in mode.proxies:
+                if not runs(mode, p):
                     continue
                 rs = [r for r in recs if r["mode"] == mode.name and r["workers"] == workers
                       and r["proxy"] == p]
@@ -870,6 +896,8 @@ def parse_args(argv):
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--proxies", default=",".join(M.ALL_PROXIES))
     ap.add_argument("--pier", help="the Pier binary (bench/run copies it)")
+    ap.add_argument("--pier-base", help="a second Pier binary run wherever Pier runs, reported "
+                    "as Pier (baseline): what a change costs, paired round by round")
     ap.add_argument("--tmp", help="the run's temp dir (bench/run makes it)")
     ap.add_argument("--results", default=str(BENCH / "results"))
     ap.add_argument("--argv", default="", help="the command line, for the report")
@@ -902,9 +930,10 @@ def estimate(a):
     n = 0
     for m in a.modes:
         if m in M.BY_NAME:
-            n += len([p for p in M.BY_NAME[m].proxies if p in a.proxies])
+            n += len([p for p in M.BY_NAME[m].proxies if p in a.proxies]) + \
+                (1 if a.pier_base and "pier" in M.BY_NAME[m].proxies else 0)
     per_block = n * (a.rounds * (a.duration + 0.15) + a.warmup + 0.5) + 3
-    mem = (len(a.proxies) * (3 + a.settle)) if M.MEMORY_MODE in a.modes else 0
+    mem = ((len(a.proxies) + bool(a.pier_base)) * (3 + a.settle)) if M.MEMORY_MODE in a.modes else 0
     return len(a.workers) * per_block + (1 if a.quick else len(a.workers)) * mem + 5
 
 
@@ -921,6 +950,9 @@ def main(argv):
     started = datetime.datetime.now(datetime.timezone.utc)
     meta = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "argv": a.argv.split(),
             "machine": machine(), "versions": versions(a.pier)}
+    if a.pier_base:
+        h = hashlib.sha256(Path(a.pier_base).read_bytes()).hexdigest()[:12]
+        meta["versions"]["Pier (baseline)"] = f"{sh([a.pier_base, '--version'])}; binary sha256 {h}"
     if b.pin:
         meta["pinning"] = ("wrk and the origin on CPU 0; the proxy on CPU 1 with 1 worker, on "
                            f"CPUs 0-{NPROC - 1} (shared with the load) with 2 or more workers "
