@@ -69,17 +69,25 @@ CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, s
 # --------------------------------------------------------------------------------------------
 # Small utilities
 
+_ISSUED_PORTS = set()  # every port free_port() returned in this process
+
+
 def free_port():
     """A port on 127.0.0.1 that nothing listens on right now.
 
     Chosen below the kernel's ephemeral range (32768..60999), so that an outgoing connection (pier
-    to a backend, a test to pier) cannot be holding it by the time pier binds it.
+    to a backend, a test to pier) cannot be holding it by the time pier binds it. Never the same
+    port twice in one test process: a config's listener and admin address once drew the same one
+    (nothing holds a port between the draw and pier's start).
     """
     for _ in range(200):
         port = random.randint(20000, 32000)
+        if port in _ISSUED_PORTS:
+            continue  # handed out already: two of one config's addresses must not collide
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             s.bind((HOST, port))
+            _ISSUED_PORTS.add(port)
             return port
         except OSError:
             continue
