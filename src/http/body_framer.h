@@ -86,7 +86,6 @@ class BodyFramer {
   std::uint64_t data_bytes() const {
     return framing_ == Framing::Chunked ? chunks_.data_bytes() : data_bytes_;
   }
-  std::uint32_t trailers_dropped() const { return chunks_.trailers_dropped(); }
 
  private:
   template <class OnData>

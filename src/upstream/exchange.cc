@@ -22,12 +22,12 @@ asio::awaitable<HeadOutcome> Exchange::read_head(http::Method method, std::size_
   }
 }
 
-// What the buffer holds so far: a verdict, or nullopt to read more (there is room for it).
+// What the buffer holds so far: a verdict, or nullopt to read more (there is room for it:
+// scan_head() compacted the buffer).
 std::optional<HeadOutcome> Exchange::scan(http::Method method, std::size_t max_headers,
                                           http::ResponseHead& out) {
   std::optional<HeadOutcome> verdict = scan_head(method, max_headers, out);
   if (verdict) return verdict;
-  if (in_.write_space() == 0) in_.compact();
   if (in_.write_space() == 0) return HeadOutcome{HeadEnd::TooLarge, "response head too large"};
   return std::nullopt;
 }

@@ -35,7 +35,7 @@ enum class HeadEnd {
 };
 struct HeadOutcome {
   HeadEnd end;
-  std::string_view reason;  // Malformed: what is wrong
+  std::string_view reason;  // Malformed, TooLarge: what is wrong
 };
 
 class Exchange {
